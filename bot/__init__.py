@@ -1,0 +1,1 @@
+"""SMSPVA rent bot for Telegram."""

@@ -1,0 +1,52 @@
+"""`python -m bot`: configure from the environment, then run until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from pydantic import ValidationError
+
+from bot.app import StartupError, create_app
+from bot.config import Settings
+from bot.crypto import SecretKeyError
+from bot.db import DatabaseError
+from bot.logs import setup_logging
+
+
+def _config_error_line(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]).upper() or "?"
+        reason = "is required" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
+        problems.append(f"{name} {reason}")
+    return "configuration error: " + "; ".join(problems)
+
+
+async def _run(settings: Settings) -> None:
+    app = await create_app(settings)
+    try:
+        await app.serve()
+    finally:
+        await app.close()
+
+
+def main() -> int:
+    try:
+        settings = Settings()  # values come from the environment
+    except ValidationError as error:
+        print(_config_error_line(error), file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    try:
+        asyncio.run(_run(settings))
+    except (StartupError, DatabaseError, SecretKeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Every CallbackData factory. Prefixes are short and versioned: a future layout gets a new prefix,
+so buttons on old messages fail to parse (and get a "this button is outdated" answer) instead of
+being misread."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class MenuAction(StrEnum):
+    HOME = "h"
+    RENT = "r"
+    ORDERS = "o"
+    ARCHIVE = "a"
+    SETTINGS = "s"
+    HELP = "?"
+
+
+class MenuCb(CallbackData, prefix="m1"):
+    action: MenuAction
+
+
+class LangCb(CallbackData, prefix="l1"):
+    code: str
+
+
+class SettingsAction(StrEnum):
+    KEY = "k"
+    KEY_REPLACE = "r"
+    KEY_UNLINK = "u"
+    KEY_UNLINK_CONFIRM = "U"
+    LANGUAGE = "l"
+    TIMEZONE = "t"
+    TIMEZONE_TYPE = "T"
+    OTHER_SMS = "o"
+    WARNINGS = "w"
+    WATCHES = "W"
+
+
+class SettingsCb(CallbackData, prefix="s1"):
+    action: SettingsAction
+
+
+class TzCb(CallbackData, prefix="z1"):
+    zone: str
+
+
+class WarnCb(CallbackData, prefix="w1"):
+    hours: int
+
+
+class WatchCb(CallbackData, prefix="n1"):
+    watch_id: int
+
+
+class RentAction(StrEnum):
+    COUNTRIES = "c"  # country list page
+    COUNTRY = "C"  # a country picked -> services
+    SERVICES = "s"  # service list page
+    SERVICE = "S"  # a service picked -> periods
+    PERIOD = "p"  # a period picked -> summary
+    AGAIN = "a"  # one-tap repeat of a recent choice -> summary
+    WATCH = "w"  # notify me when available
+    SEARCH_CLEAR = "x"
+
+
+class RentCb(CallbackData, prefix="r1"):
+    action: RentAction
+    country: str = ""
+    service: str = ""
+    dtype: str = ""
+    dcount: int = 0
+    page: int = 0
+
+
+class ConfirmCb(CallbackData, prefix="k1"):
+    """A money-moving confirmation. Only the token travels: what it confirms lives in the database."""
+
+    token: str
+
+
+class OrderAction(StrEnum):
+    LIST = "l"
+    CARD = "c"
+    ACTIVATE = "a"
+    SMS = "m"
+    PROLONG = "p"
+    PROLONG_PERIOD = "P"
+    ADD_SERVICE = "s"
+    ADD_SERVICE_PICK = "S"
+    ADD_SERVICE_DAYS = "D"
+    DELETE = "d"
+    AUTO_PROLONG = "A"
+    REFRESH = "r"
+
+
+class OrderCb(CallbackData, prefix="o1"):
+    action: OrderAction
+    order_id: int = 0
+    page: int = 0
+    service: str = ""
+    dtype: str = ""
+    dcount: int = 0
+
+
+class ArchiveAction(StrEnum):
+    PAGE = "p"
+    RESTORE = "r"
+
+
+class ArchiveCb(CallbackData, prefix="a1"):
+    action: ArchiveAction
+    page: int = 0
+    order_id: int = 0

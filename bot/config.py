@@ -1,0 +1,90 @@
+"""Runtime configuration, read only from environment variables (and an optional `.env`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Telegram tokens look like "123456789:AA...": a numeric bot id, a colon, a URL-safe secret.
+_TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+
+
+def _parse_id_list(value: object) -> object:
+    """Accept "1, 2,3" (the documented form), a single int, or an already parsed list."""
+    if isinstance(value, int):
+        return {value}
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",")]
+        return {int(part) for part in parts if part}
+    return value
+
+
+def _parse_hours(value: object) -> object:
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",")]
+        return sorted({int(part) for part in parts if part}, reverse=True)
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Names are a public interface: never rename them."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    smspva_api_url: str = "https://smspva.com/api/rent.php"
+    smspva_min_interval_seconds: float = Field(default=1.0, ge=0)
+    smspva_timeout_seconds: float = Field(default=20.0, gt=0)
+    database_path: Path = Path("data/bot.sqlite3")
+    secret_key: SecretStr | None = None
+    poll_active_seconds: float = Field(default=5.0, gt=0)
+    poll_idle_seconds: float = Field(default=30.0, gt=0)
+    allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    expiry_warn_hours: Annotated[tuple[int, ...], NoDecode] = (168, 24, 1)
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr) -> SecretStr:
+        if not _TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("BOT_TOKEN is malformed: expected '<digits>:<secret>' as issued by @BotFather")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("allowed_user_ids", "admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        return _parse_id_list(value)
+
+    @field_validator("expiry_warn_hours", mode="before")
+    @classmethod
+    def _split_hours(cls, value: object) -> object:
+        return _parse_hours(value)
+
+    @field_validator("expiry_warn_hours")
+    @classmethod
+    def _check_hours(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(hour <= 0 for hour in value):
+            raise ValueError("EXPIRY_WARN_HOURS must be positive whole hours, e.g. 168,24,1")
+        return tuple(sorted(set(value), reverse=True))
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("telegram_api_url", "smspva_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")

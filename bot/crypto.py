@@ -1,0 +1,61 @@
+"""API keys at rest: Fernet (AES-128-CBC + HMAC) from the `cryptography` package.
+
+A hand-rolled cipher would be a liability; Fernet gives authenticated encryption and a
+versioned token format, so a wrong or rotated SECRET_KEY fails loudly instead of yielding garbage.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+class SecretKeyError(RuntimeError):
+    """The configured or stored secret key cannot be used."""
+
+
+class KeyBox:
+    """Encrypts and decrypts users' SMSPVA API keys.
+
+    Accepts several Fernet keys: the first encrypts, all of them decrypt (key rotation).
+    """
+
+    def __init__(self, *keys: bytes) -> None:
+        if not keys:
+            raise SecretKeyError("no secret key given")
+        try:
+            self._fernet = MultiFernet([Fernet(key) for key in keys])
+        except (ValueError, TypeError) as error:
+            raise SecretKeyError(
+                "SECRET_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes)"
+            ) from error
+
+    def encrypt(self, plain: str) -> bytes:
+        return self._fernet.encrypt(plain.encode("utf-8"))
+
+    def decrypt(self, token: bytes) -> str:
+        try:
+            return self._fernet.decrypt(token).decode("utf-8")
+        except InvalidToken as error:
+            raise SecretKeyError("stored API key cannot be decrypted with SECRET_KEY") from error
+
+    def rotate(self, token: bytes) -> bytes:
+        """Re-encrypt a token with the primary key."""
+        return self._fernet.rotate(token)
+
+
+def load_secret_key(configured: str | None, key_file: Path) -> bytes:
+    """Return SECRET_KEY if set, else the key stored in `key_file`, creating it (mode 0600) once."""
+    if configured:
+        return configured.strip().encode("ascii")
+    if key_file.exists():
+        return key_file.read_bytes().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    # O_EXCL: two processes starting at once must not overwrite each other's key.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key + b"\n")
+    return key

@@ -1,0 +1,76 @@
+"""Versioned schema migrations, applied in order at start (PRAGMA user_version tracks progress)."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: foundation — users with their encrypted SMSPVA key and preferences.
+    """
+    CREATE TABLE users (
+        id              INTEGER PRIMARY KEY,          -- Telegram user id (= private chat id)
+        language        TEXT,                         -- saved choice; NULL = follow Telegram
+        timezone        TEXT    NOT NULL DEFAULT 'UTC',
+        api_key_enc     BLOB,                         -- Fernet token, never the plain key
+        api_key_last4   TEXT,
+        key_invalid     INTEGER NOT NULL DEFAULT 0,   -- upstream rejected the key: polling paused
+        bot_blocked     INTEGER NOT NULL DEFAULT 0,   -- Telegram said 403: paused until /start
+        other_sms       INTEGER NOT NULL DEFAULT 1,   -- push SMS that came for other services
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    );
+    """,
+    # 2: renting — single-use confirmations, the orders we know belong to each user,
+    # recent choices for "Rent again", and availability watches.
+    """
+    CREATE TABLE confirmations (
+        token       TEXT    PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users(id),
+        kind        TEXT    NOT NULL,                  -- create, prolong, add_service, delete, restore
+        payload     TEXT    NOT NULL,                  -- JSON: exactly what the user saw and confirmed
+        status      TEXT    NOT NULL DEFAULT 'pending',-- pending, running, done, failed, unclear, expired
+        result      TEXT,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER
+    );
+    CREATE INDEX confirmations_user ON confirmations (user_id, kind, status);
+
+    CREATE TABLE user_orders (
+        id          INTEGER PRIMARY KEY,               -- SMSPVA order id
+        user_id     INTEGER NOT NULL REFERENCES users(id),
+        country     TEXT    NOT NULL DEFAULT '',
+        ccode       TEXT    NOT NULL DEFAULT '',
+        pnumber     TEXT    NOT NULL DEFAULT '',
+        service     TEXT    NOT NULL DEFAULT '',
+        sname       TEXT    NOT NULL DEFAULT '',
+        state       INTEGER,
+        until       INTEGER,
+        rented_at   INTEGER,
+        activated_at INTEGER,
+        gone        INTEGER NOT NULL DEFAULT 0,        -- no longer in the upstream order list
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE INDEX user_orders_user ON user_orders (user_id, gone);
+
+    CREATE TABLE recent_choices (
+        user_id     INTEGER NOT NULL REFERENCES users(id),
+        country     TEXT    NOT NULL,
+        service     TEXT    NOT NULL,
+        dtype       TEXT    NOT NULL,
+        dcount      INTEGER NOT NULL,
+        used_at     INTEGER NOT NULL,
+        PRIMARY KEY (user_id, country, service, dtype, dcount)
+    );
+
+    CREATE TABLE watches (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id     INTEGER NOT NULL REFERENCES users(id),
+        country     TEXT    NOT NULL,
+        service     TEXT    NOT NULL,
+        service_name TEXT   NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        UNIQUE (user_id, country, service)
+    );
+    CREATE INDEX watches_country ON watches (country, expires_at);
+    """,
+)

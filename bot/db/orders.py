@@ -1,0 +1,94 @@
+"""The SMSPVA orders we know belong to each user (ownership checks, the poller's snapshot)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.db.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class UserOrder:
+    id: int
+    user_id: int
+    country: str
+    ccode: str
+    pnumber: str
+    service: str
+    sname: str
+    state: int | None
+    until: int | None
+    rented_at: int | None
+    activated_at: int | None
+    gone: bool
+
+
+_COLUMNS = "id, user_id, country, ccode, pnumber, service, sname, state, until, rented_at, activated_at, gone"
+
+
+def _row(row: aiosqlite.Row) -> UserOrder:
+    return UserOrder(
+        id=int(row["id"]),
+        user_id=int(row["user_id"]),
+        country=row["country"],
+        ccode=row["ccode"],
+        pnumber=row["pnumber"],
+        service=row["service"],
+        sname=row["sname"],
+        state=row["state"],
+        until=row["until"],
+        rented_at=row["rented_at"],
+        activated_at=row["activated_at"],
+        gone=bool(row["gone"]),
+    )
+
+
+class OrdersRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record_rental(
+        self,
+        *,
+        order_id: int,
+        user_id: int,
+        country: str,
+        ccode: str,
+        pnumber: str,
+        service: str,
+        sname: str,
+        until: int,
+    ) -> None:
+        now = int(time.time())
+        await self._db.execute(
+            "INSERT INTO user_orders (id, user_id, country, ccode, pnumber, service, sname, state, until,"
+            " rented_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, until = excluded.until,"
+            " gone = 0, updated_at = excluded.updated_at",
+            (order_id, user_id, country, ccode, pnumber, service, sname, until, now, now),
+        )
+
+    async def get(self, order_id: int) -> UserOrder | None:
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM user_orders WHERE id = ?", (order_id,))
+        return _row(row) if row else None
+
+    async def for_user(self, user_id: int, *, include_gone: bool = False) -> list[UserOrder]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM user_orders WHERE user_id = ?"
+            + ("" if include_gone else " AND gone = 0"),
+            (user_id,),
+        )
+        return [_row(row) for row in rows]
+
+    async def ids_for_user(self, user_id: int) -> set[int]:
+        rows = await self._db.fetch_all("SELECT id FROM user_orders WHERE user_id = ?", (user_id,))
+        return {int(row["id"]) for row in rows}
+
+    async def mark_activated(self, order_id: int) -> None:
+        now = int(time.time())
+        await self._db.execute(
+            "UPDATE user_orders SET activated_at = ?, updated_at = ? WHERE id = ?", (now, now, order_id)
+        )

@@ -1,0 +1,116 @@
+"""Users: language, time zone, the encrypted SMSPVA key and per-user switches."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.crypto import KeyBox
+from bot.db.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: int
+    language: str | None
+    timezone: str
+    api_key_last4: str | None
+    key_invalid: bool
+    bot_blocked: bool
+    other_sms: bool
+
+    @property
+    def has_key(self) -> bool:
+        return self.api_key_last4 is not None
+
+
+def _row_to_user(row: aiosqlite.Row) -> UserRow:
+    return UserRow(
+        id=int(row["id"]),
+        language=row["language"],
+        timezone=row["timezone"],
+        api_key_last4=row["api_key_last4"],
+        key_invalid=bool(row["key_invalid"]),
+        bot_blocked=bool(row["bot_blocked"]),
+        other_sms=bool(row["other_sms"]),
+    )
+
+
+_COLUMNS = "id, language, timezone, api_key_last4, key_invalid, bot_blocked, other_sms"
+
+
+class UsersRepo:
+    def __init__(self, db: Database, keybox: KeyBox) -> None:
+        self._db = db
+        self._keybox = keybox
+
+    async def get(self, user_id: int) -> UserRow | None:
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        return _row_to_user(row) if row else None
+
+    async def get_or_create(self, user_id: int) -> UserRow:
+        now = int(time.time())
+        await self._db.execute(
+            "INSERT OR IGNORE INTO users (id, created_at, updated_at) VALUES (?, ?, ?)",
+            (user_id, now, now),
+        )
+        user = await self.get(user_id)
+        assert user is not None  # just inserted
+        return user
+
+    async def _update(self, user_id: int, assignments: str, params: tuple[object, ...]) -> None:
+        await self._db.execute(
+            f"UPDATE users SET {assignments}, updated_at = ? WHERE id = ?",
+            (*params, int(time.time()), user_id),
+        )
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self._update(user_id, "language = ?", (language,))
+
+    async def set_timezone(self, user_id: int, timezone: str) -> None:
+        await self._update(user_id, "timezone = ?", (timezone,))
+
+    async def set_other_sms(self, user_id: int, enabled: bool) -> None:
+        await self._update(user_id, "other_sms = ?", (int(enabled),))
+
+    async def set_api_key(self, user_id: int, api_key: str) -> None:
+        """Store the key encrypted; linking a key also lifts an 'invalid key' pause."""
+        await self._update(
+            user_id,
+            "api_key_enc = ?, api_key_last4 = ?, key_invalid = 0",
+            (self._keybox.encrypt(api_key), api_key[-4:]),
+        )
+
+    async def clear_api_key(self, user_id: int) -> None:
+        await self._update(user_id, "api_key_enc = NULL, api_key_last4 = NULL, key_invalid = 0", ())
+
+    async def api_key(self, user_id: int) -> str | None:
+        row = await self._db.fetch_one("SELECT api_key_enc FROM users WHERE id = ?", (user_id,))
+        if row is None or row["api_key_enc"] is None:
+            return None
+        return self._keybox.decrypt(bytes(row["api_key_enc"]))
+
+    async def mark_key_invalid(self, user_id: int, invalid: bool = True) -> bool:
+        """Flag the key; return True when the flag changed (so the user is told only once)."""
+        changed = await self._db.execute(
+            "UPDATE users SET key_invalid = ?, updated_at = ? WHERE id = ? AND key_invalid != ?",
+            (int(invalid), int(time.time()), user_id, int(invalid)),
+        )
+        return changed > 0
+
+    async def set_bot_blocked(self, user_id: int, blocked: bool) -> bool:
+        changed = await self._db.execute(
+            "UPDATE users SET bot_blocked = ?, updated_at = ? WHERE id = ? AND bot_blocked != ?",
+            (int(blocked), int(time.time()), user_id, int(blocked)),
+        )
+        return changed > 0
+
+    async def count(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM users")
+        return int(row[0]) if row else 0
+
+    async def count_linked(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM users WHERE api_key_enc IS NOT NULL")
+        return int(row[0]) if row else 0

@@ -1,0 +1,174 @@
+"""Linking the user's own SMSPVA API key: /key KEY, or Settings → API key and paste it."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb
+from bot.db import UserRow, UsersRepo
+from bot.keyboards.common import back_button, home_button
+from bot.messages import upstream_error
+from bot.smspva import ErrorKind, SmspvaClient, SmspvaError, SmspvaUnavailable
+from bot.texts import masked_key
+from bot.ui import show
+
+router = Router(name=__name__)
+log = logging.getLogger(__name__)
+
+# SMSPVA keys are opaque alphanumeric tokens (about 30 characters). Anything with spaces or far
+# outside that length is certainly not a key, and is refused without asking upstream.
+_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+
+
+class KeyForm(StatesGroup):
+    waiting = State()
+
+
+def key_screen(user: UserRow) -> tuple[str, InlineKeyboardMarkup]:
+    builder = InlineKeyboardBuilder()
+    if user.has_key and user.api_key_last4:
+        text = _("🔑 <b>API key</b>\n\nLinked: <code>{masked}</code>").format(
+            masked=masked_key(user.api_key_last4)
+        )
+        if user.key_invalid:
+            text += "\n" + _("⚠️ SMSPVA rejected this key last time. Replace it to resume.")
+        builder.button(text=_("Replace"), callback_data=SettingsCb(action=SettingsAction.KEY_REPLACE))
+        builder.button(text=_("Unlink"), callback_data=SettingsCb(action=SettingsAction.KEY_UNLINK))
+    else:
+        text = _("🔑 <b>API key</b>\n\nNo key linked yet.")
+        builder.button(text=_("Link a key"), callback_data=SettingsCb(action=SettingsAction.KEY_REPLACE))
+    builder.adjust(2)
+    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
+    return text, builder.as_markup()
+
+
+def prompt_text() -> str:
+    return _(
+        "Send me your SMSPVA API key as a message (you find it in your smspva.com profile, API section).\n"
+        "I delete the message right away and keep the key encrypted."
+    )
+
+
+async def _delete_quietly(bot: Bot, message: Message) -> None:
+    """The key must not stay in the chat history, valid or not."""
+    try:
+        await bot.delete_message(message.chat.id, message.message_id)
+    except TelegramBadRequest as error:
+        log.warning("could not delete key message reason=%s", error.message)
+
+
+async def link_key(
+    message: Message, bot: Bot, raw_key: str, user: UserRow, users: UsersRepo, smspva: SmspvaClient
+) -> None:
+    await _delete_quietly(bot, message)
+    key = raw_key.strip()
+    if not _KEY_RE.match(key):
+        await message.answer(
+            _("That does not look like an SMSPVA API key (letters and digits, no spaces). Nothing was saved.")
+        )
+        return
+    try:
+        await smspva.orders(key)
+    except SmspvaUnavailable as error:
+        await message.answer(upstream_error(error) + "\n" + _("Your key was not saved; send it again later."))
+        return
+    except SmspvaError as error:
+        if error.kind is ErrorKind.AUTH:
+            text = _(
+                "SMSPVA does not accept this key. Check it in your smspva.com profile. Nothing was saved."
+            )
+        else:
+            text = upstream_error(error) + "\n" + _("The key was not saved.")
+        await message.answer(text)
+        return
+    await users.set_api_key(user.id, key)
+    log.info("api key linked user_id=%s", user.id)
+    builder = InlineKeyboardBuilder()
+    builder.button(text="📱 " + _("Rent a number"), callback_data=MenuCb(action=MenuAction.RENT))
+    builder.button(text="📋 " + _("My numbers"), callback_data=MenuCb(action=MenuAction.ORDERS))
+    builder.row(home_button())
+    await message.answer(
+        _("✅ Key linked: <code>{masked}</code>. The message with it was deleted.").format(
+            masked=masked_key(key[-4:])
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+@router.message(Command("key"))
+async def cmd_key(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    user: UserRow,
+    users: UsersRepo,
+    smspva: SmspvaClient,
+    state: FSMContext,
+) -> None:
+    if command.args:
+        await state.clear()
+        await link_key(message, bot, command.args, user, users, smspva)
+        return
+    await state.set_state(KeyForm.waiting)
+    text, _markup = key_screen(user)
+    await message.answer(text + "\n\n" + prompt_text())
+
+
+@router.message(KeyForm.waiting, F.text, ~F.text.startswith("/"))
+async def on_key_pasted(
+    message: Message, bot: Bot, user: UserRow, users: UsersRepo, smspva: SmspvaClient, state: FSMContext
+) -> None:
+    await state.clear()
+    await link_key(message, bot, message.text or "", user, users, smspva)
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.KEY))
+async def on_key_screen(query: CallbackQuery, user: UserRow) -> None:
+    await query.answer()
+    text, markup = key_screen(user)
+    await show(query, text, markup)
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.KEY_REPLACE))
+async def on_key_replace(query: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(KeyForm.waiting)
+    await query.answer()
+    builder = InlineKeyboardBuilder()
+    builder.row(back_button(SettingsCb(action=SettingsAction.KEY).pack()))
+    await show(query, prompt_text(), builder.as_markup())
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.KEY_UNLINK))
+async def on_key_unlink(query: CallbackQuery) -> None:
+    await query.answer()
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, unlink"), callback_data=SettingsCb(action=SettingsAction.KEY_UNLINK_CONFIRM))
+    builder.row(back_button(SettingsCb(action=SettingsAction.KEY).pack()))
+    await show(
+        query,
+        _(
+            "Unlink your API key? The bot will stop pushing SMS and cannot rent or manage numbers until "
+            "you link a key again. Your numbers on SMSPVA are not affected."
+        ),
+        builder.as_markup(),
+    )
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.KEY_UNLINK_CONFIRM))
+async def on_key_unlink_confirm(query: CallbackQuery, user: UserRow, users: UsersRepo) -> None:
+    await users.clear_api_key(user.id)
+    log.info("api key unlinked user_id=%s", user.id)
+    await query.answer(_("Key unlinked."))
+    refreshed = await users.get(user.id)
+    text, markup = key_screen(refreshed or user)
+    await show(query, text, markup)

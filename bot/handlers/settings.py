@@ -1,0 +1,177 @@
+"""Settings: language, time zone, API key, other-services SMS."""
+
+from __future__ import annotations
+
+import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb, TzCb
+from bot.db import UserRow, UsersRepo
+from bot.i18n import LANGUAGES
+from bot.keyboards.common import back_button, home_button
+from bot.texts import current_locale, local_datetime, masked_key
+from bot.ui import show
+
+router = Router(name=__name__)
+
+COMMON_ZONES: tuple[str, ...] = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Kyiv",
+    "Europe/Moscow",
+    "Asia/Dubai",
+    "Asia/Riyadh",
+    "Africa/Cairo",
+    "Asia/Almaty",
+    "Asia/Kolkata",
+    "Asia/Jakarta",
+    "Asia/Shanghai",
+    "America/New_York",
+    "America/Los_Angeles",
+)
+# "Etc/GMT-3" is UTC+3: the POSIX sign is inverted. Whole-hour offsets cover everyone else.
+OFFSET_ZONES: tuple[tuple[str, str], ...] = tuple(
+    (f"Etc/GMT{-hours:+d}" if hours else "Etc/UTC", f"UTC{hours:+d}") for hours in range(-11, 13)
+)
+
+
+class TzForm(StatesGroup):
+    waiting = State()
+
+
+def zone_label(name: str) -> str:
+    for zone_name, label in OFFSET_ZONES:
+        if zone_name == name:
+            return label
+    return name
+
+
+def settings_screen(user: UserRow) -> tuple[str, InlineKeyboardMarkup]:
+    key_line = masked_key(user.api_key_last4) if user.has_key and user.api_key_last4 else _("not linked")
+    lines = [
+        _("⚙️ <b>Settings</b>"),
+        "",
+        _("Language: {language}").format(language=LANGUAGES.get(current_locale(), current_locale())),
+        _("Time zone: {zone} (now {now})").format(
+            zone=zone_label(user.timezone), now=local_datetime(time.time(), user.timezone)
+        ),
+        _("API key: {key}").format(key=key_line),
+        _("SMS for other services: {state}").format(state=_("on") if user.other_sms else _("off")),
+    ]
+    builder = InlineKeyboardBuilder()
+    builder.button(text="🌐 " + _("Language"), callback_data=SettingsCb(action=SettingsAction.LANGUAGE))
+    builder.button(text="🕒 " + _("Time zone"), callback_data=SettingsCb(action=SettingsAction.TIMEZONE))
+    builder.button(text="🔑 " + _("API key"), callback_data=SettingsCb(action=SettingsAction.KEY))
+    builder.button(
+        text=("✅ " if user.other_sms else "❌ ") + _("Other-service SMS"),
+        callback_data=SettingsCb(action=SettingsAction.OTHER_SMS),
+    )
+    builder.adjust(2)
+    builder.row(home_button())
+    return "\n".join(lines), builder.as_markup()
+
+
+@router.message(Command("settings"))
+async def cmd_settings(message: Message, user: UserRow, state: FSMContext) -> None:
+    await state.clear()
+    text, markup = settings_screen(user)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(MenuCb.filter(F.action == MenuAction.SETTINGS))
+async def on_settings(query: CallbackQuery, user: UserRow, state: FSMContext) -> None:
+    await state.clear()
+    await query.answer()
+    text, markup = settings_screen(user)
+    await show(query, text, markup)
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.OTHER_SMS))
+async def on_other_sms(query: CallbackQuery, user: UserRow, users: UsersRepo) -> None:
+    await users.set_other_sms(user.id, not user.other_sms)
+    refreshed = await users.get(user.id) or user
+    await query.answer(_("Saved."))
+    text, markup = settings_screen(refreshed)
+    await show(query, text, markup)
+
+
+def timezone_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for name in COMMON_ZONES:
+        builder.button(text=name, callback_data=TzCb(zone=name))
+    for name, label in OFFSET_ZONES:
+        builder.button(text=label, callback_data=TzCb(zone=name))
+    builder.adjust(*([2] * (len(COMMON_ZONES) // 2)), *([4] * 6))
+    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
+    return builder.as_markup()
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.TIMEZONE))
+async def on_timezone_menu(query: CallbackQuery, user: UserRow, state: FSMContext) -> None:
+    await state.set_state(TzForm.waiting)
+    await query.answer()
+    text = _(
+        "🕒 Your time zone is <b>{zone}</b>. Pick one below, or type its IANA name "
+        "(for example <code>Europe/Istanbul</code> or <code>Asia/Tashkent</code>)."
+    ).format(zone=zone_label(user.timezone))
+    await show(query, text, timezone_keyboard())
+
+
+async def _save_zone(user: UserRow, users: UsersRepo, name: str) -> str:
+    await users.set_timezone(user.id, name)
+    return _("Time zone set to {zone}. Local time now: {now}.").format(
+        zone=zone_label(name), now=local_datetime(time.time(), name)
+    )
+
+
+@router.callback_query(TzCb.filter())
+async def on_timezone_chosen(
+    query: CallbackQuery, callback_data: TzCb, user: UserRow, users: UsersRepo, state: FSMContext
+) -> None:
+    if callback_data.zone not in available_timezones():
+        await query.answer(_("Unknown time zone."), show_alert=True)
+        return
+    await state.clear()
+    await query.answer(await _save_zone(user, users, callback_data.zone))
+    refreshed = await users.get(user.id) or user
+    text, markup = settings_screen(refreshed)
+    await show(query, text, markup)
+
+
+def _resolve_zone(typed: str) -> str | None:
+    """Case-insensitive IANA lookup: "europe/istanbul" -> "Europe/Istanbul"."""
+    cleaned = typed.strip().replace(" ", "_")
+    by_lower = {name.lower(): name for name in available_timezones()}
+    name = by_lower.get(cleaned.lower())
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        return None
+    return name
+
+
+@router.message(TzForm.waiting, F.text, ~F.text.startswith("/"))
+async def on_timezone_typed(message: Message, user: UserRow, users: UsersRepo, state: FSMContext) -> None:
+    name = _resolve_zone(message.text or "")
+    if name is None:
+        await message.answer(
+            _("I don't know the time zone «{typed}». Try a name like <code>Europe/Paris</code>.").format(
+                typed=(message.text or "")[:64].replace("<", "&lt;")
+            )
+        )
+        return
+    await state.clear()
+    builder = InlineKeyboardBuilder()
+    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
+    await message.answer(await _save_zone(user, users, name), reply_markup=builder.as_markup())

@@ -1,0 +1,164 @@
+"""Keyboards of the rent flow: countries, services, periods, summary."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
+from bot.keyboards.common import back_button, home_button, nav_row, page_slice
+from bot.periods import Period
+from bot.smspva import Service
+from bot.texts import money, number
+
+COUNTRIES_PER_PAGE = 10
+SERVICES_PER_PAGE = 8
+
+
+def period_label(period: Period) -> str:
+    from aiogram.utils.i18n import ngettext
+
+    if period.dtype == "week":
+        return ngettext("{count} week", "{count} weeks", period.dcount).format(count=period.dcount)
+    return ngettext("{count} month", "{count} months", period.dcount).format(count=period.dcount)
+
+
+def countries(
+    entries: list[tuple[str, str]], page: int, again: list[tuple[str, RentCb]]
+) -> InlineKeyboardMarkup:
+    """entries: (code, label) in display order; again: ("Rent again" label, callback) pairs."""
+    builder = InlineKeyboardBuilder()
+    for label, callback in again:
+        builder.row(InlineKeyboardButton(text="🔁 " + label, callback_data=callback.pack()))
+    page, pages, first = page_slice(len(entries), page, COUNTRIES_PER_PAGE)
+    grid = InlineKeyboardBuilder()
+    for code, label in entries[first : first + COUNTRIES_PER_PAGE]:
+        grid.button(text=label, callback_data=RentCb(action=RentAction.COUNTRY, country=code))
+    grid.adjust(2)
+    builder.attach(grid)
+    nav = nav_row(page, pages, lambda p: RentCb(action=RentAction.COUNTRIES, page=p).pack())
+    if nav:
+        builder.row(*nav)
+    builder.row(home_button())
+    return builder.as_markup()
+
+
+def service_button_text(service: Service) -> str:
+    if service.count <= 0:
+        return "⛔ " + _("{name} · none left").format(name=service.name)
+    return _("{name} · {price}/day · {count}").format(
+        name=service.name, price=money(service.price_day), count=number(service.count)
+    )
+
+
+def services(
+    country: str, items: list[Service], page: int, *, searching: bool, support_url: str
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    page, pages, first = page_slice(len(items), page, SERVICES_PER_PAGE)
+    for service in items[first : first + SERVICES_PER_PAGE]:
+        builder.row(
+            InlineKeyboardButton(
+                text=service_button_text(service),
+                callback_data=RentCb(action=RentAction.SERVICE, country=country, service=service.code).pack(),
+            )
+        )
+    nav = nav_row(page, pages, lambda p: RentCb(action=RentAction.SERVICES, country=country, page=p).pack())
+    if nav:
+        builder.row(*nav)
+    if searching:
+        builder.row(
+            InlineKeyboardButton(
+                text="✖️ " + _("Clear search"),
+                callback_data=RentCb(action=RentAction.SEARCH_CLEAR, country=country).pack(),
+            )
+        )
+    builder.row(InlineKeyboardButton(text="💬 " + _("Write to support"), url=support_url))
+    builder.row(back_button(RentCb(action=RentAction.COUNTRIES).pack()), home_button())
+    return builder.as_markup()
+
+
+def periods(country: str, service: str, totals: list[tuple[Period, Decimal | None]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for period, total in totals:
+        label = period_label(period)
+        text = f"{label} · {money(total)}" if total is not None else f"{label} · ?"
+        builder.button(
+            text=text,
+            callback_data=RentCb(
+                action=RentAction.PERIOD,
+                country=country,
+                service=service,
+                dtype=period.dtype,
+                dcount=period.dcount,
+            ),
+        )
+    builder.adjust(2)
+    builder.row(back_button(RentCb(action=RentAction.COUNTRY, country=country).pack()), home_button())
+    return builder.as_markup()
+
+
+def unavailable(country: str, service: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        InlineKeyboardButton(
+            text="🔔 " + _("Notify me when available"),
+            callback_data=RentCb(action=RentAction.WATCH, country=country, service=service).pack(),
+        )
+    )
+    builder.row(back_button(RentCb(action=RentAction.COUNTRY, country=country).pack()), home_button())
+    return builder.as_markup()
+
+
+def summary(
+    country: str, service: str, token: str | None, *, can_watch: bool, needs_key: bool
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if token is not None:
+        builder.row(
+            InlineKeyboardButton(
+                text="✅ " + _("Confirm and pay"), callback_data=ConfirmCb(token=token).pack()
+            )
+        )
+    if needs_key:
+        builder.row(
+            InlineKeyboardButton(
+                text="🔑 " + _("Link API key"), callback_data=MenuCb(action=MenuAction.SETTINGS).pack()
+            )
+        )
+    if can_watch:
+        builder.row(
+            InlineKeyboardButton(
+                text="🔔 " + _("Notify me when available"),
+                callback_data=RentCb(action=RentAction.WATCH, country=country, service=service).pack(),
+            )
+        )
+    builder.row(
+        back_button(RentCb(action=RentAction.SERVICE, country=country, service=service).pack()), home_button()
+    )
+    return builder.as_markup()
+
+
+def order_actions(order_id: int) -> InlineKeyboardMarkup:
+    """The actions of a rented number (their screens live in the orders handlers)."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text="⚡ " + _("Activate"), callback_data=OrderCb(action=OrderAction.ACTIVATE, order_id=order_id)
+    )
+    builder.button(text="✉️ " + _("SMS"), callback_data=OrderCb(action=OrderAction.SMS, order_id=order_id))
+    builder.button(
+        text="⏳ " + _("Prolong"), callback_data=OrderCb(action=OrderAction.PROLONG, order_id=order_id)
+    )
+    builder.button(
+        text="➕ " + _("Add service"),
+        callback_data=OrderCb(action=OrderAction.ADD_SERVICE, order_id=order_id),
+    )
+    builder.button(
+        text="🗑 " + _("Delete"), callback_data=OrderCb(action=OrderAction.DELETE, order_id=order_id)
+    )
+    builder.button(text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST))
+    builder.adjust(2, 2, 1, 1)
+    return builder.as_markup()

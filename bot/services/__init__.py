@@ -1,0 +1,1 @@
+"""Long-running and shared work: the catalog cache, renting, SMS polling, the outbox, expiry."""

@@ -1,0 +1,110 @@
+"""Countries and per-period service prices, cached like the web page refreshes them (every 30 s).
+
+Navigation must feel instant: every screen reads from here, and concurrent readers of one key share
+a single upstream call (single flight).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from bot.periods import ALL_PERIODS, Period
+from bot.smspva import (
+    Country,
+    PeriodType,
+    Service,
+    ServiceCatalog,
+    SmspvaClient,
+    SmspvaError,
+    SmspvaUnavailable,
+)
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+CACHE_SECONDS = 30.0
+
+
+class _TtlCache(Generic[K, T]):
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._values: dict[K, tuple[float, T]] = {}
+        self._inflight: dict[K, asyncio.Future[T]] = {}
+
+    def peek(self, key: K) -> T | None:
+        entry = self._values.get(key)
+        if entry is not None and self._clock() - entry[0] < self._ttl:
+            return entry[1]
+        return None
+
+    async def get(self, key: K, load: Callable[[], Awaitable[T]]) -> T:
+        cached = self.peek(key)
+        if cached is not None:
+            return cached
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await load()
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # mark retrieved: nobody else may be waiting
+            raise
+        finally:
+            self._inflight.pop(key, None)
+        self._values[key] = (self._clock(), value)
+        future.set_result(value)
+        return value
+
+
+class Catalog:
+    def __init__(self, client: SmspvaClient, ttl: float = CACHE_SECONDS) -> None:
+        self._client = client
+        self._countries: _TtlCache[str, list[Country]] = _TtlCache(ttl)
+        self._services: _TtlCache[tuple[str, PeriodType, int], ServiceCatalog] = _TtlCache(ttl)
+
+    async def countries(self) -> list[Country]:
+        return await self._countries.get("all", self._client.get_countries)
+
+    async def country(self, code: str) -> Country | None:
+        return next((c for c in await self.countries() if c.code == code), None)
+
+    async def services(self, country: str, period: Period | None = None) -> ServiceCatalog:
+        period = period or ALL_PERIODS[0]
+        key = (country, period.dtype, period.dcount)
+        return await self._services.get(
+            key, lambda: self._client.get_services(country, period.dtype, period.dcount)
+        )
+
+    async def service(self, country: str, code: str, period: Period | None = None) -> Service | None:
+        catalog = await self.services(country, period)
+        return next((s for s in catalog.services if s.code == code), None)
+
+    async def period_prices(self, country: str, code: str) -> dict[Period, Service | None]:
+        """The service's entry for every offered period (prices differ: longer periods get discounts).
+
+        Periods whose price could not be fetched map to None; if none could, the error is raised.
+        """
+        periods = list(ALL_PERIODS)
+        results = await asyncio.gather(
+            *(self.service(country, code, period) for period in periods), return_exceptions=True
+        )
+        prices: dict[Period, Service | None] = {}
+        errors: list[BaseException] = []
+        for period, result in zip(periods, results, strict=True):
+            if isinstance(result, SmspvaError | SmspvaUnavailable):
+                errors.append(result)
+                prices[period] = None
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                prices[period] = result
+        if errors and all(value is None for value in prices.values()):
+            raise errors[0]
+        return prices

@@ -1,0 +1,572 @@
+"""Async client of the SMSPVA rent API (``https://smspva.com/api/rent.php``).
+
+Shape (STYLE.md convention 6, after replicate-python): every public method goes through one
+:meth:`SmspvaClient._request`, which builds the query, paces the call, applies the timeouts, parses the JSON
+tolerantly and raises typed errors (:mod:`bot.smspva.errors`).
+
+Behaviour worth knowing:
+
+* Only GET (the page: "Only GET requests are accepted"). ``base_url`` is the full endpoint; everything goes
+  in the query string -- including the API key, which therefore must never be logged with a URL (see
+  :mod:`bot.smspva.redact`). This module logs neither URLs, params, keys, numbers nor SMS text.
+* Pacing: requests for one API key run one at a time (an :class:`asyncio.Lock` per key) and each one
+  *starts* at least ``min_interval`` seconds after the previous one for that key *started*
+  (started-to-started; as the lock is held for the whole request, a slow request simply pushes the next one
+  later). The keyless methods (``getcountries``, ``getdata``) share one lane of their own. SMSPVA rejects
+  clients that query too fast. A lane is dropped once it is idle and its spacing has elapsed, so the state
+  stays bounded by the number of keys active in the last ``min_interval`` seconds.
+* Retries: read-only methods make at most ``read_tries`` attempts, only after :class:`SmspvaUnavailable`
+  (never after :class:`SmspvaError`), sleeping ``uniform(0, min(10, backoff * 2**(attempt-1)))`` between
+  them (exponential backoff, full jitter). Each attempt queues in the key's lane again. State-changing methods
+  (create, add_service_to_order, prolong, activate, delete, restore) send exactly one request per call.
+* A non-2xx answer is :class:`SmspvaUnavailable` -- except a 4xx (not 408/429) whose body is the API's own
+  ``{"status": 0, "msg": ...}``: that is an upstream refusal and becomes :class:`SmspvaError` (assumption:
+  the page documents HTTP 200 for errors, but a refusal is a refusal whatever the status line says).
+* A malformed item inside a list answer is skipped with a warning naming the method and the offending field
+  names (never the item: it may hold phone numbers or SMS text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from importlib import metadata
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from .errors import SmspvaError, SmspvaUnavailable, match_restore_code
+from .models import (
+    Country,
+    CreatedOrder,
+    HistoryItem,
+    Order,
+    PeriodType,
+    RestoreQuote,
+    RestoreResult,
+    Service,
+    ServiceCatalog,
+    Sms,
+    SmsBatch,
+)
+
+__all__ = ["DEFAULT_BASE_URL", "SmspvaClient"]
+
+DEFAULT_BASE_URL: Final = "https://smspva.com/api/rent.php"
+
+_log = logging.getLogger("bot.smspva")
+
+_CONNECT_TIMEOUT: Final = 5.0
+_BACKOFF_CAP: Final = 10.0
+# The restore error codes are documented for these methods only; elsewhere "Service not found" is just a msg.
+_RESTORE_METHODS: Final = frozenset({"restore_user", "restore_user_precalc"})
+# 4xx statuses that say "try later" rather than "refused", whatever the body.
+_TRANSIENT_4XX: Final = frozenset({408, 425, 429})
+_NON_DIGITS = re.compile(r"\D+")
+
+_T = TypeVar("_T")
+_M = TypeVar("_M", bound=BaseModel)
+
+_Params = Mapping[str, str | int]
+
+
+def _user_agent() -> str:
+    try:
+        version = metadata.version("smspva-rent-bot")
+    except metadata.PackageNotFoundError:
+        version = "dev"
+    return f"smspva-rent-bot/{version} (Telegram rent bot; python-httpx/{httpx.__version__})"
+
+
+class _BadData(Exception):
+    """A success answer whose ``data`` we cannot understand. Carries a reason word, never the data."""
+
+
+@dataclass(slots=True, eq=False)
+class _Lane:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_start: float = -math.inf
+    users: int = 0  # holders + waiters
+
+
+class SmspvaClient:
+    """One instance per process, shared by every user; cheap to call concurrently."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: float = 15.0,
+        min_interval: float = 1.0,
+        read_tries: int = 3,
+        backoff: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if min_interval < 0:
+            raise ValueError("min_interval must not be negative")
+        if read_tries < 1:
+            raise ValueError("read_tries must be at least 1")
+        if backoff < 0:
+            raise ValueError("backoff must not be negative")
+        self._url = base_url
+        self._min_interval = min_interval
+        self._read_tries = read_tries
+        self._backoff = backoff
+        self._lanes: dict[str | None, _Lane] = {}
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=_CONNECT_TIMEOUT),
+            headers={"User-Agent": _user_agent(), "Accept": "application/json"},
+            follow_redirects=False,  # a redirect would replay the key to wherever it points
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        self._lanes.clear()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- read-only methods (retried) --------------------------------------------------------------------
+
+    async def get_countries(self) -> list[Country]:
+        method = "getcountries"
+        return await self._request(
+            method, None, {}, lambda body: _parse_items(method, _list_data(body), Country), read_only=True
+        )
+
+    async def get_services(
+        self, country: str, dtype: PeriodType = PeriodType.WEEK, dcount: int = 1
+    ) -> ServiceCatalog:
+        _check_count("dcount", dcount)
+        method = "getdata"
+        params = {"country": country, "dtype": PeriodType(dtype).value, "dcount": dcount}
+        return await self._request(
+            method, None, params, lambda body: _parse_catalog(method, body), read_only=True
+        )
+
+    async def orders(self, apikey: str) -> list[Order]:
+        method = "orders"
+        return await self._request(
+            method, apikey, {}, lambda body: _parse_items(method, _list_data(body), Order), read_only=True
+        )
+
+    async def sms(self, apikey: str, order_id: int) -> SmsBatch:
+        method = "sms"
+        return await self._request(
+            method, apikey, {"id": order_id}, lambda body: _parse_sms(method, body), read_only=True
+        )
+
+    async def rent_history(self, apikey: str, skip: int = 0, take: int = 10) -> list[HistoryItem]:
+        if skip < 0 or take < 1:
+            raise ValueError("skip must be >= 0 and take >= 1")
+        method = "get_rent_history"
+        return await self._request(
+            method,
+            apikey,
+            {"skip": skip, "take": take},
+            lambda body: _parse_items(method, _list_data(body), HistoryItem),
+            read_only=True,
+        )
+
+    async def restore_precalc(self, apikey: str, order_id: int) -> RestoreQuote:
+        return await self._request(
+            "restore_user_precalc",
+            apikey,
+            {"id": order_id},
+            lambda body: RestoreQuote.model_validate(_object_data(body)),
+            read_only=True,
+        )
+
+    # --- state-changing methods (one request per call, never retried) ------------------------------------
+
+    async def create(
+        self, apikey: str, *, country: str, service: str, dtype: PeriodType, dcount: int
+    ) -> CreatedOrder:
+        _check_count("dcount", dcount)
+        params = {"dtype": PeriodType(dtype).value, "dcount": dcount, "country": country, "service": service}
+        return await self._request(
+            "create",
+            apikey,
+            params,
+            lambda body: CreatedOrder.model_validate(_object_data(body, method="create")),
+            read_only=False,
+        )
+
+    async def add_service_to_order(
+        self, apikey: str, *, order_id: int, service: str, pnumber: str, rent_days: int | None = None
+    ) -> None:
+        """Rent another service on an order's number.
+
+        ``pnumber`` is the full number with its country code; anything but digits is stripped (the API
+        wants it "without +"). ``rent_days`` is not on the page but SMSPVA's own SDK sends it (assumed query
+        name ``rent_days``); it is omitted when None. ``data`` is ignored: success may come with none.
+        """
+        digits = _NON_DIGITS.sub("", pnumber)
+        if not digits:
+            raise ValueError("pnumber holds no digits")
+        params: dict[str, str | int] = {"id": order_id, "service": service, "pnumber": digits}
+        if rent_days is not None:
+            _check_count("rent_days", rent_days)
+            params["rent_days"] = rent_days
+        await self._request("add_service_to_order", apikey, params, lambda body: None, read_only=False)
+
+    async def prolong(self, apikey: str, *, order_id: int, dtype: PeriodType, dcount: int) -> int:
+        """Prolong an order; returns ``data.id`` (the requested id if the answer carries none)."""
+        _check_count("dcount", dcount)
+        params = {"id": order_id, "dcount": dcount, "dtype": PeriodType(dtype).value}
+        return await self._request(
+            "prolong", apikey, params, lambda body: _order_id_of("prolong", body, order_id), read_only=False
+        )
+
+    async def activate(self, apikey: str, order_id: int) -> int:
+        return await self._request(
+            "activate",
+            apikey,
+            {"id": order_id},
+            lambda body: _order_id_of("activate", body, order_id),
+            read_only=False,
+        )
+
+    async def delete(self, apikey: str, order_id: int) -> int:
+        return await self._request(
+            "delete",
+            apikey,
+            {"id": order_id},
+            lambda body: _order_id_of("delete", body, order_id),
+            read_only=False,
+        )
+
+    async def restore(self, apikey: str, order_id: int) -> RestoreResult:
+        """``restore_user``. A success answer whose ``data`` is explicitly false becomes :class:`SmspvaError`
+        (the page: "if the values are not positive" the number was not restored); a missing/null ``data``
+        is :class:`SmspvaUnavailable` with ``request_sent=True`` (we cannot tell; reconcile)."""
+        method = "restore_user"
+        return await self._request(
+            method, apikey, {"id": order_id}, lambda body: _parse_restore(method, body), read_only=False
+        )
+
+    # --- machinery -------------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        apikey: str | None,
+        params: _Params,
+        parse: Callable[[dict[str, Any]], _T],
+        *,
+        read_only: bool,
+    ) -> _T:
+        """Call ``method`` and return ``parse(body)`` for a ``status`` 1 body.
+
+        Raises :class:`SmspvaError` for ``status`` 0 and :class:`SmspvaUnavailable` for everything that is
+        not a parsable answer. Read-only calls are retried on :class:`SmspvaUnavailable` only.
+        """
+        query: dict[str, str] = {"method": method}
+        if apikey is not None:
+            query["apikey"] = apikey
+        query.update({name: str(value) for name, value in params.items()})
+
+        tries = self._read_tries if read_only else 1
+        attempt = 1
+        while True:
+            try:
+                return await self._attempt(method, apikey, query, parse, attempt)
+            except SmspvaUnavailable:
+                if attempt >= tries:
+                    raise
+            await asyncio.sleep(random.uniform(0.0, min(_BACKOFF_CAP, self._backoff * 2 ** (attempt - 1))))
+            attempt += 1
+
+    async def _attempt(
+        self,
+        method: str,
+        apikey: str | None,
+        query: Mapping[str, str],
+        parse: Callable[[dict[str, Any]], _T],
+        attempt: int,
+    ) -> _T:
+        queued = time.monotonic()
+        async with self._lane(apikey):
+            started = time.monotonic()
+            outcome = "ok"
+            try:
+                body = await self._fetch(method, query)
+                try:
+                    return parse(body)
+                except (ValidationError, _BadData):
+                    # `from None`: a ValidationError's text holds the input (phone numbers, SMS text).
+                    raise SmspvaUnavailable(method, "bad_data", request_sent=True) from None
+            except SmspvaError as exc:
+                outcome = f"refused:{exc.kind.value}"
+                raise
+            except SmspvaUnavailable as exc:
+                outcome = f"unavailable:{exc.reason}"
+                raise
+            except asyncio.CancelledError:
+                outcome = "cancelled"
+                raise
+            finally:
+                _log.debug(
+                    "smspva call method=%s attempt=%d wait_ms=%d duration_ms=%d outcome=%s",
+                    method,
+                    attempt,
+                    round((started - queued) * 1000),
+                    round((time.monotonic() - started) * 1000),
+                    outcome,
+                )
+
+    async def _fetch(self, method: str, query: Mapping[str, str]) -> dict[str, Any]:
+        """One GET; returns the body of a ``status`` 1 answer."""
+        try:
+            response = await self._http.get(self._url, params=query)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # The request never left: no connection was made (or none was free).
+            raise SmspvaUnavailable(method, "connect_failed", request_sent=False) from exc
+        except httpx.TimeoutException as exc:
+            raise SmspvaUnavailable(method, "timeout", request_sent=True) from exc
+        except httpx.HTTPError as exc:
+            raise SmspvaUnavailable(method, "transport_error", request_sent=True) from exc
+
+        code = response.status_code
+        try:
+            body: Any = response.json()
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            body = None
+            body_reason = "invalid_json"
+        else:
+            body_reason = "not_an_object"
+
+        if not 200 <= code < 300:
+            if (
+                400 <= code < 500
+                and code not in _TRANSIENT_4XX
+                and isinstance(body, dict)
+                and _status_of(body) == 0
+            ):
+                raise _refusal(method, body)
+            raise SmspvaUnavailable(method, "http_status", request_sent=True, status_code=code)
+        if not isinstance(body, dict):
+            raise SmspvaUnavailable(method, body_reason, request_sent=True, status_code=code)
+
+        status = _status_of(body)
+        if status == 1:
+            return body
+        if status == 0:
+            raise _refusal(method, body)
+        raise SmspvaUnavailable(method, "bad_status", request_sent=True, status_code=code)
+
+    @contextlib.asynccontextmanager
+    async def _lane(self, apikey: str | None) -> AsyncIterator[None]:
+        """Serialise and space the requests made with one key (started-to-started, see module docstring)."""
+        lane = self._lanes.get(apikey)
+        if lane is None:
+            lane = self._lanes[apikey] = _Lane()
+        lane.users += 1
+        try:
+            async with lane.lock:
+                delay = lane.last_start + self._min_interval - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                lane.last_start = time.monotonic()
+                yield
+        finally:
+            lane.users -= 1
+            if lane.users == 0:
+                self._forget_later(apikey, lane)
+
+    def _forget_later(self, apikey: str | None, lane: _Lane) -> None:
+        """Drop an idle lane once its spacing no longer matters, keeping the per-key state bounded."""
+        remaining = lane.last_start + self._min_interval - time.monotonic()
+        if remaining <= 0:
+            self._forget(apikey, lane)
+        else:
+            asyncio.get_running_loop().call_later(remaining, self._forget, apikey, lane)
+
+    def _forget(self, apikey: str | None, lane: _Lane) -> None:
+        if lane.users == 0 and self._lanes.get(apikey) is lane:
+            del self._lanes[apikey]
+
+
+# --- answer parsing --------------------------------------------------------------------------------------
+
+
+def _check_count(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer")
+
+
+def _status_of(body: Mapping[str, Any]) -> int | None:
+    """``status`` as 0/1 whether it came as a number, a bool or a string; None if it is neither."""
+    value = body.get("status")
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float) and value in (0, 1):
+        return int(value)
+    if isinstance(value, str) and value.strip() in ("0", "1"):
+        return int(value.strip())
+    return None
+
+
+def _refusal(method: str, body: Mapping[str, Any]) -> SmspvaError:
+    raw = body.get("msg")
+    msg = "" if raw is None else raw if isinstance(raw, str) else str(raw)
+    restore_code = match_restore_code(msg) if method in _RESTORE_METHODS else None
+    return SmspvaError(method, msg, restore_code=restore_code)
+
+
+def _get_ci(mapping: Mapping[str, Any], name: str) -> Any:
+    """``mapping[name]`` with a case-insensitive fallback (the live API is inconsistent about case)."""
+    if name in mapping:
+        return mapping[name]
+    folded = name.casefold()
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.casefold() == folded:
+            return value
+    return None
+
+
+def _list_data(body: Mapping[str, Any]) -> list[Any]:
+    """``data`` that should be a list; null/missing means empty (assumption: e.g. no orders yet)."""
+    data = body.get("data")
+    if data is None:
+        return []
+    if isinstance(data, list):
+        return data
+    raise _BadData("data is not a list")
+
+
+def _object_data(body: Mapping[str, Any], *, method: str | None = None) -> dict[str, Any]:
+    """``data`` that should be an object; the live API sometimes wraps it in a one-element list."""
+    data = body.get("data")
+    if isinstance(data, list):
+        if not data:
+            raise _BadData("data is an empty list")
+        if len(data) > 1 and method is not None:
+            _log.warning("smspva unexpected list method=%s items=%d used=first", method, len(data))
+        data = data[0]
+    if not isinstance(data, dict):
+        raise _BadData("data is not an object")
+    return data
+
+
+def _parse_items(method: str, items: list[Any], model: type[_M]) -> list[_M]:
+    """Validate each item; a malformed one is skipped and logged (field names only, never values)."""
+    parsed: list[_M] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            _log.warning("smspva item skipped method=%s index=%d reason=not_an_object", method, index)
+            continue
+        try:
+            parsed.append(model.model_validate(item))
+        except ValidationError as exc:
+            fields = ",".join(sorted({".".join(str(part) for part in err["loc"]) for err in exc.errors()}))
+            _log.warning(
+                "smspva item skipped method=%s index=%d reason=invalid fields=%s", method, index, fields
+            )
+    return parsed
+
+
+def _parse_catalog(method: str, body: Mapping[str, Any]) -> ServiceCatalog:
+    """``getdata``: a flat list, or ``{"services": [...], "totalAmount": ...}``."""
+    data = body.get("data")
+    total: Decimal | None = None
+    if isinstance(data, dict):
+        raw_total = _get_ci(data, "totalAmount")
+        if raw_total is not None:
+            try:
+                total = Decimal(str(raw_total).strip())
+            except InvalidOperation:
+                total = None
+            if total is not None and (isinstance(raw_total, bool) or not total.is_finite()):
+                total = None
+            if total is None:
+                _log.warning("smspva field ignored method=%s field=totalAmount reason=invalid", method)
+        items = _get_ci(data, "services")
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise _BadData("services is not a list")
+    elif data is None:
+        items = []
+    elif isinstance(data, list):
+        items = data
+    else:
+        raise _BadData("data is neither a list nor an object")
+    return ServiceCatalog(services=_parse_items(method, items, Service), total_amount=total)
+
+
+def _parse_sms(method: str, body: Mapping[str, Any]) -> SmsBatch:
+    """``sms``: a flat list, or ``{"SmsList": [...], "OtherSms": [...]}``."""
+    data = body.get("data")
+    if data is None:
+        return SmsBatch(sms=[], other=[])
+    if isinstance(data, list):
+        return SmsBatch(sms=_parse_items(method, data, Sms), other=[])
+    if isinstance(data, dict):
+        own = _get_ci(data, "SmsList")
+        other = _get_ci(data, "OtherSms")
+        if not isinstance(own, list | None) or not isinstance(other, list | None):
+            raise _BadData("SmsList/OtherSms is not a list")
+        return SmsBatch(
+            sms=_parse_items(method, own or [], Sms), other=_parse_items(method, other or [], Sms)
+        )
+    raise _BadData("data is neither a list nor an object")
+
+
+def _order_id_of(method: str, body: Mapping[str, Any], requested: int) -> int:
+    """``data.id`` of prolong/activate/delete.
+
+    ``data`` may be an object, a one-element list or a bare id. Status 1 already says the operation
+    succeeded, so when no usable id is present the requested one is returned (assumption) rather than
+    making the caller reconcile a success.
+    """
+    data = body.get("data")
+    if isinstance(data, list) and data:
+        data = data[0]
+    if isinstance(data, dict):
+        data = _get_ci(data, "id")
+    if isinstance(data, int | str) and not isinstance(data, bool):
+        text = str(data).strip()
+        with contextlib.suppress(InvalidOperation):
+            number = Decimal(text)
+            if number.is_finite() and number == number.to_integral_value():
+                return int(number)
+    _log.debug("smspva no id in answer method=%s using=requested", method)
+    return requested
+
+
+_FALSE_DATA: Final = frozenset({"0", "false", ""})
+
+
+def _parse_restore(method: str, body: Mapping[str, Any]) -> RestoreResult:
+    data = body.get("data")
+    if data is None:
+        raise _BadData("restore answer has no data")
+    if (
+        data is False
+        or (isinstance(data, int | float) and not isinstance(data, bool) and data == 0)
+        or (isinstance(data, str) and data.strip().casefold() in _FALSE_DATA)
+    ):
+        raise _refusal(method, body)
+    return RestoreResult(raw=data)

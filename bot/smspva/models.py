@@ -1,0 +1,307 @@
+"""Pydantic models of the SMSPVA rent API (``rent.php``) answers.
+
+Tolerance rules, because the live API differs from its page in small ways:
+
+* unknown fields are ignored (``extra="ignore"``); every model is frozen;
+* attributes are snake_case, wire names are aliases; both are accepted on input (``populate_by_name``);
+* integers and timestamps may arrive as ints, floats or numeric strings (``"1587633960"``,
+  ``"1587633960.0"``); fractional parts are truncated;
+* flags may arrive as bools, 0/1, or the strings "0"/"1"/"true"/"false"; a null flag is False
+  (``None`` for the flags typed ``bool | None``);
+* money arrives as a number or a numeric string and becomes a :class:`~decimal.Decimal` built from
+  ``str(value)`` -- never through float arithmetic;
+* strings may arrive as numbers (a phone number sent as a JSON number) and are turned into text.
+
+Which fields are required (assumption, the page does not say): the ones the bot cannot act without --
+ids, phone numbers, expiry timestamps, prices, SMS text and date, service/country codes. Descriptive fields
+(names, flags, optional limits) default to ""/False/None when missing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = [
+    "Country",
+    "CreatedOrder",
+    "HistoryItem",
+    "Order",
+    "OrderState",
+    "PeriodType",
+    "RestoreQuote",
+    "RestoreResult",
+    "Service",
+    "ServiceCatalog",
+    "Sms",
+    "SmsBatch",
+]
+
+_NON_DIGITS = re.compile(r"\D+")
+_TRUE_WORDS = frozenset({"1", "true", "yes"})
+_FALSE_WORDS = frozenset({"0", "false", "no", ""})
+
+
+class PeriodType(StrEnum):
+    """``dtype`` of getdata / create / prolong."""
+
+    WEEK = "week"
+    MONTH = "month"
+
+
+class OrderState(IntEnum):
+    """Documented values of ``orders[].state``."""
+
+    NOT_IN_SYSTEM = -1  # the phone number is not in the system any more
+    NOT_ACTIVE = 0  # must be activated before SMS can be received
+    ACTIVE = 1  # can receive SMS
+    ACTIVATING = 2  # activation in progress
+
+
+# --- lenient scalar coercion (applied before pydantic's own validation) ---------------------------------
+
+
+def _to_int(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
+        return int(value)
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError("not a numeric string") from None
+        if not number.is_finite():
+            raise ValueError("not a finite number")
+        return int(number)
+    return value  # let pydantic reject it with its usual message
+
+
+def _to_int_or_none(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _to_int(value)
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an amount")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int | float | str):
+        try:
+            number = Decimal(str(value).strip())  # str() first: Decimal(0.1) would keep float noise
+        except InvalidOperation:
+            raise ValueError("not a numeric amount") from None
+    else:
+        return value
+    if not number.is_finite():
+        raise ValueError("not a finite amount")
+    return number
+
+
+def _to_decimal_or_none(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _to_decimal(value)
+
+
+def _to_bool_or_none(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().casefold()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    raise ValueError("not a recognisable flag")
+
+
+def _to_bool(value: Any) -> Any:
+    result = _to_bool_or_none(value)
+    return False if result is None else result
+
+
+def _to_text(value: Any) -> Any:
+    return "" if value is None else value
+
+
+Int = Annotated[int, BeforeValidator(_to_int)]
+OptInt = Annotated[int | None, BeforeValidator(_to_int_or_none)]
+Money = Annotated[Decimal, BeforeValidator(_to_decimal)]
+OptMoney = Annotated[Decimal | None, BeforeValidator(_to_decimal_or_none)]
+Flag = Annotated[bool, BeforeValidator(_to_bool)]
+OptFlag = Annotated[bool | None, BeforeValidator(_to_bool_or_none)]
+Text = Annotated[str, BeforeValidator(_to_text)]
+
+
+def _digits(text: str) -> str:
+    return _NON_DIGITS.sub("", text)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+        coerce_numbers_to_str=True,
+    )
+
+
+class _PhoneNumbered(_Model):
+    """A number as SMSPVA returns it: ``pnumber`` without the country code, ``ccode`` like "+7"."""
+
+    pnumber: str = Field(repr=False)  # repr=False: numbers must not reach logs through a repr()
+    ccode: Text = ""
+
+    @property
+    def full_number(self) -> str:
+        """Human form, "+7 9096037108"; just ``pnumber`` when ``ccode`` holds no digits."""
+        code = _digits(self.ccode)
+        return f"+{code} {self.pnumber}" if code else self.pnumber
+
+    @property
+    def pnumber_with_code(self) -> str:
+        """Digits only, country code first ("79096037108"), as ``add_service_to_order`` wants it."""
+        return _digits(self.ccode) + _digits(self.pnumber)
+
+
+class Country(_Model):
+    """An item of ``getcountries``."""
+
+    code: str
+    name: Text = ""
+    rent_avail_prolong: OptFlag = None  # undocumented extra field of the live API
+
+
+class Service(_Model):
+    """An item of ``getdata``: a service rentable in the requested country and period."""
+
+    code: str = Field(alias="service")
+    name: Text = ""
+    price_day: Money
+    count: Int
+    # Undocumented extras of the live API (discount percentage and the days it applies from, presumably).
+    procent: OptMoney = None
+    procent_days: OptInt = None
+
+
+class ServiceCatalog(_Model):
+    """``getdata``: the services plus, in the live API's object form, ``totalAmount``."""
+
+    services: list[Service]
+    total_amount: OptMoney = Field(default=None, alias="totalAmount")
+
+
+class CreatedOrder(_PhoneNumbered):
+    """``create``: the rented number."""
+
+    id: Int
+    until: Int  # UNIX timestamp of expiry -- the provider's clock, never compute it ourselves
+    service: Text = ""
+
+
+class Order(_PhoneNumbered):
+    """An item of ``orders``.
+
+    ``state`` is kept as the raw int so that an undocumented value does not break parsing; use
+    :attr:`state_enum` for the documented ones.
+    """
+
+    id: Int
+    state: Int
+    until: Int
+    scode: Text = ""
+    sname: Text = ""
+    cname: Text = ""  # letter country code, e.g. "RU"
+    hasnewsms: Flag = False
+    canprolong: Flag = False
+    canprolongmax: OptInt = None  # max days for prolongation
+    canprolonguntil: OptInt = None  # UNIX timestamp
+    lastonline: OptInt = None  # UNIX timestamp
+
+    @property
+    def state_enum(self) -> OrderState | None:
+        """The documented state, or None for a value the page does not list."""
+        try:
+            return OrderState(self.state)
+        except ValueError:
+            return None
+
+
+class Sms(_Model):
+    """One SMS of an order."""
+
+    text: str = Field(repr=False)  # never in a repr (logs)
+    date: Int  # UNIX timestamp of reception
+    sender: Text = ""
+
+
+class SmsBatch(_Model):
+    """``sms``: SMS for the order's service, and (live API ``OtherSms``) SMS that came for other services."""
+
+    sms: list[Sms]
+    other: list[Sms] = Field(default_factory=list)
+
+
+class HistoryItem(_Model):
+    """An item of ``get_rent_history`` (the archive of finished rents)."""
+
+    order_id: Int = Field(alias="orderId")
+    resource_code: Text = Field(default="", alias="resourceCode")  # service code
+    number: Text = Field(default="", repr=False)  # full number, country code included, no "+"
+    branch_id: OptInt = Field(default=None, alias="branchId")
+    have_sms: Flag = Field(default=False, alias="haveSms")
+    days: OptInt = None
+    country: Text = ""
+    begin: OptInt = None
+    end: OptInt = None
+    closed: OptInt = None
+    is_avail_for_restore: OptFlag = Field(default=None, alias="isAvailForRestore")
+
+
+class RestoreQuote(_Model):
+    """``restore_user_precalc``: what restoring an archived rent would cost.
+
+    The page's example shows ``ccode`` as a letter country code ("EN") here, unlike ``create``/``orders``.
+    """
+
+    price: Money
+    orderid: Int
+    outdays: Int  # days since expiry, paid without discount
+    prolong_to: Int = Field(alias="prolongTo")  # days of rent paid in advance
+    ccode: Text = ""
+    scode: Text = ""
+    sname: Text = ""
+    pnumber: Text = Field(default="", repr=False)
+
+
+class RestoreResult(_Model):
+    """``restore_user``: the page shows ``data: true``; the live API may send an object. Kept as it came."""
+
+    raw: Any
+
+    @property
+    def order_id(self) -> int | None:
+        """Best effort: an order id found in an object answer (keys "id", "orderid", "orderId"), else None."""
+        if isinstance(self.raw, dict):
+            for key in ("id", "orderid", "orderId", "order_id"):
+                try:
+                    value = _to_int_or_none(self.raw.get(key))
+                except ValueError:
+                    continue
+                if isinstance(value, int):
+                    return value
+        return None

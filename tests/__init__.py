@@ -1,0 +1,1 @@
+"""Tests: fakes, client tests and end-to-end flows."""

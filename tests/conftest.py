@@ -1,0 +1,80 @@
+"""Shared fixtures: the two fakes and the real bot running against them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.smspva import FakeSmspva
+from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.harness import BotRunner, ErrorCollector, make_settings
+
+API_KEY = "demoKey1234567890abcdefABCDEF12"
+
+
+@pytest.fixture
+async def smspva() -> AsyncIterator[FakeSmspva]:
+    fake = FakeSmspva(activation_delay=0.5, online_duration=600)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def error_logs() -> Iterator[ErrorCollector]:
+    collector = ErrorCollector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    yield collector
+    root.removeHandler(collector)
+
+
+@pytest.fixture
+def bot_overrides() -> dict[str, object]:
+    """Override in a test module (or with indirect parametrisation) to change Settings."""
+    return {}
+
+
+@pytest.fixture
+async def runner(
+    tmp_path: Path,
+    tg: FakeTelegram,
+    smspva: FakeSmspva,
+    error_logs: ErrorCollector,
+    bot_overrides: dict[str, object],
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[BotRunner]:
+    settings = make_settings(tmp_path, tg, smspva, **bot_overrides)
+    bot_runner = BotRunner(settings, tg)
+    await bot_runner.start()
+    yield bot_runner
+    await bot_runner.stop()
+    if request.node.get_closest_marker("allow_error_logs") is None:
+        messages = [f"{r.name}: {r.getMessage()}" for r in error_logs.records]
+        assert not messages, f"the bot logged errors: {messages}"
+
+
+@pytest.fixture
+def alice() -> FakeUser:
+    return FakeUser(id=1001, first_name="Alice", language_code="en")
+
+
+@pytest.fixture
+def boris() -> FakeUser:
+    return FakeUser(id=1002, first_name="Борис", language_code="ru")
+
+
+@pytest.fixture
+def amal() -> FakeUser:
+    return FakeUser(id=1003, first_name="أمل", language_code="ar")

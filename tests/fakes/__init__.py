@@ -1,0 +1,1 @@
+"""Fake upstream servers for tests: SMSPVA rent API, Telegram Bot API (test code only)."""

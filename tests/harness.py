@@ -1,0 +1,81 @@
+"""Runs the real bot — assembled exactly as `python -m bot` assembles it — against the two fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from bot.app import App, create_app
+from bot.config import Settings
+from tests.fakes.smspva import FakeSmspva
+from tests.fakes.telegram import FakeTelegram
+
+TOKEN = "123456:TEST-token"
+
+
+class ErrorCollector(logging.Handler):
+    """Collects every ERROR record (aiogram's handler-exception logs and our errors router alike)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def make_settings(tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "telegram_api_url": tg.base_url,
+        "smspva_api_url": smspva.url,
+        "database_path": tmp_path / "bot.sqlite3",
+        "smspva_min_interval_seconds": 0.0,
+        "smspva_timeout_seconds": 2.0,
+        "poll_active_seconds": 0.3,
+        "poll_idle_seconds": 1.0,
+        "log_level": "DEBUG",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class BotRunner:
+    """Start, stop and restart the bot process-equivalent inside the test's event loop."""
+
+    def __init__(self, settings: Settings, tg: FakeTelegram) -> None:
+        self.settings = settings
+        self.tg = tg
+        self.app: App | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> App:
+        polls_before = len(self.tg.calls_of("getUpdates"))
+        self.app = await create_app(self.settings)
+        self._task = asyncio.create_task(self.app.serve(handle_signals=False))
+        await self.tg.wait_for(
+            lambda: len(self.tg.calls_of("getUpdates")) > polls_before or (self._task and self._task.done()),
+            timeout=10,
+        )
+        if self._task.done():
+            self._task.result()  # re-raise a startup failure
+        return self.app
+
+    async def stop(self) -> None:
+        if self.app is None or self._task is None:
+            return
+        if not self._task.done():
+            try:
+                await self.app.dp.stop_polling()
+            except RuntimeError:
+                pass  # polling had not started yet
+        await asyncio.wait_for(self._task, timeout=15)
+        await self.app.close()
+        self.app = None
+        self._task = None
+
+    async def restart(self) -> App:
+        await self.stop()
+        return await self.start()
