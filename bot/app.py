@@ -22,12 +22,16 @@ from bot.db import Database, UsersRepo
 from bot.db.choices import ChoicesRepo
 from bot.db.confirmations import ConfirmationsRepo
 from bot.db.orders import OrdersRepo
+from bot.db.outbox import OutboxRepo
 from bot.handlers import get_routers
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import AccessMiddleware, UserMiddleware
+from bot.services.background import BackgroundTasks, every
 from bot.services.catalog import Catalog
 from bot.services.locks import UserLocks
+from bot.services.outbox import OutboxSender
 from bot.services.renting import Renter
+from bot.services.watches import WatchService
 from bot.smspva import SmspvaClient
 
 log = logging.getLogger(__name__)
@@ -96,11 +100,14 @@ async def create_app(settings: Settings) -> App:
     catalog = Catalog(smspva)
     renter = Renter(smspva, confirmations, orders_repo, choices)
     i18n = create_i18n()
+    outbox = OutboxRepo(db)
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url)),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    sender = OutboxSender(bot, outbox, users)
+    watches = WatchService(choices, users, catalog, outbox, sender, i18n)
     dp = Dispatcher(
         storage=MemoryStorage(),
         settings=settings,
@@ -114,6 +121,9 @@ async def create_app(settings: Settings) -> App:
         catalog=catalog,
         renter=renter,
         user_locks=UserLocks(),
+        outbox=outbox,
+        sender=sender,
+        i18n=i18n,
     )
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(UserMiddleware(users))
@@ -122,8 +132,17 @@ async def create_app(settings: Settings) -> App:
     dp.include_routers(*get_routers())
     app = App(settings=settings, bot=bot, dp=dp, db=db, smspva=smspva, i18n=i18n)
 
+    background = BackgroundTasks()
+    background.add("outbox", sender.run, stop=sender.stop)
+    background.add("watches", lambda: every(settings.watch_check_seconds, watches.check_once, "watches"))
+
     async def on_startup() -> None:
         await set_commands(bot, i18n)
+        background.start()
+
+    async def on_shutdown() -> None:
+        await background.stop()
 
     dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
     return app

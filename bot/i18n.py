@@ -53,6 +53,11 @@ def pick_locale(saved: str | None, telegram_code: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+def user_locale(user: UserRow) -> str:
+    """For messages the bot sends on its own (no update to read language_code from)."""
+    return pick_locale(user.language, user.tg_language)
+
+
 class LocaleMiddleware(I18nMiddleware):
     """Runs after UserMiddleware, which puts the user's row into `data["user"]`."""
 

@@ -26,7 +26,7 @@ class UserMiddleware(BaseMiddleware):
     ) -> Any:
         tg_user: User | None = data.get("event_from_user")
         if tg_user is not None and not tg_user.is_bot:
-            data["user"] = await self._users.get_or_create(tg_user.id)
+            data["user"] = await self._users.get_or_create(tg_user.id, tg_user.language_code)
         return await handler(event, data)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, **overri
         "log_level": "DEBUG",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class BotRunner:
@@ -67,10 +68,8 @@ class BotRunner:
         if self.app is None or self._task is None:
             return
         if not self._task.done():
-            try:
+            with contextlib.suppress(RuntimeError):  # polling had not started yet
                 await self.app.dp.stop_polling()
-            except RuntimeError:
-                pass  # polling had not started yet
         await asyncio.wait_for(self._task, timeout=15)
         await self.app.close()
         self.app = None

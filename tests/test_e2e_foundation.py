@@ -47,7 +47,9 @@ async def test_key_is_validated_stored_encrypted_and_deleted(
     orders_calls = smspva.calls_of("orders")
     assert [call.params.get("apikey") for call in orders_calls] == [API_KEY]
     assert runner.app is not None
-    row = await runner.app.db.fetch_one("SELECT api_key_enc, api_key_last4 FROM users WHERE id = ?", (alice.id,))
+    row = await runner.app.db.fetch_one(
+        "SELECT api_key_enc, api_key_last4 FROM users WHERE id = ?", (alice.id,)
+    )
     assert row is not None
     stored = bytes(row["api_key_enc"])
     assert API_KEY.encode() not in stored
@@ -67,7 +69,8 @@ async def test_bad_key_is_refused_and_nothing_stored(
     assert tg.user_message_deleted(boris.id, message_id)
     assert runner.app is not None
     row = await runner.app.db.fetch_one("SELECT api_key_enc FROM users WHERE id = ?", (boris.id,))
-    assert row is not None and row["api_key_enc"] is None
+    assert row is not None
+    assert row["api_key_enc"] is None
 
 
 async def test_garbage_key_is_refused_without_upstream_call(
@@ -103,7 +106,8 @@ async def test_smspva_down_gets_try_again_later(
     await tg.wait_message(alice.id, "try again")
     assert runner.app is not None
     row = await runner.app.db.fetch_one("SELECT api_key_enc FROM users WHERE id = ?", (alice.id,))
-    assert row is not None and row["api_key_enc"] is None
+    assert row is not None
+    assert row["api_key_enc"] is None
 
 
 async def test_language_switch_persists(runner: BotRunner, tg: FakeTelegram, alice: FakeUser) -> None:
@@ -116,10 +120,18 @@ async def test_language_switch_persists(runner: BotRunner, tg: FakeTelegram, ali
 
 
 async def test_commands_are_set_per_language(runner: BotRunner, tg: FakeTelegram) -> None:
-    await tg.wait_for(lambda: tg.commands("ar"))
-    assert any(command["command"] == "rent" for command in tg.commands("ru"))
-    descriptions = {command["command"]: command["description"] for command in tg.commands("ru")}
-    assert descriptions["help"] != {c["command"]: c["description"] for c in tg.commands("en")}["help"]
+    private = {"type": "all_private_chats"}
+    await tg.wait_for(lambda: tg.commands("ar", scope=private))
+    assert any(command["command"] == "rent" for command in tg.commands("ru", scope=private))
+    english = {c["command"]: c["description"] for c in tg.commands("en", scope=private)}
+    russian = {c["command"]: c["description"] for c in tg.commands("ru", scope=private)}
+    assert (
+        set(english)
+        == set(russian)
+        >= {"start", "rent", "orders", "archive", "settings", "help", "language", "key"}
+    )
+    assert russian["help"] != english["help"]
+    assert tg.commands(scope=private) == tg.commands("en", scope=private)
 
 
 async def test_help_lists_the_faq(runner: BotRunner, tg: FakeTelegram, alice: FakeUser) -> None:

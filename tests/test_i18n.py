@@ -53,8 +53,8 @@ def test_placeholders_survive_translation(locale: str) -> None:
     for message in catalog:
         if not message.id or not message.string:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids = [str(i) for i in message.id] if isinstance(message.id, tuple) else [str(message.id)]
+        strings = [str(s) for s in message.string] if isinstance(message.string, tuple) else [str(message.string)]
         wanted = set(pattern.findall(ids[-1]))
         for string in strings:
             assert set(pattern.findall(string)) <= wanted | set(pattern.findall(ids[0])), message.id

@@ -93,6 +93,18 @@ class ConfirmationsRepo:
             status = ConfirmStatus.EXPIRED
         return ClaimResult(None, status)
 
+    async def status(self, token: str, user_id: int) -> ConfirmStatus | None:
+        """Read-only look at a token (None: unknown, or another user's)."""
+        row = await self._db.fetch_one(
+            "SELECT status, expires_at FROM confirmations WHERE token = ? AND user_id = ?", (token, user_id)
+        )
+        if row is None:
+            return None
+        status = ConfirmStatus(row["status"])
+        if status is ConfirmStatus.PENDING and int(row["expires_at"]) <= time.time():
+            return ConfirmStatus.EXPIRED
+        return status
+
     async def finish(self, token: str, status: ConfirmStatus, result: dict[str, Any] | None = None) -> None:
         await self._db.execute(
             "UPDATE confirmations SET status = ?, result = ? WHERE token = ?",

@@ -8,6 +8,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE users (
         id              INTEGER PRIMARY KEY,          -- Telegram user id (= private chat id)
         language        TEXT,                         -- saved choice; NULL = follow Telegram
+        tg_language     TEXT,                         -- Telegram's language_code, for messages we push
         timezone        TEXT    NOT NULL DEFAULT 'UTC',
         api_key_enc     BLOB,                         -- Fernet token, never the plain key
         api_key_last4   TEXT,
@@ -72,5 +73,31 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (user_id, country, service)
     );
     CREATE INDEX watches_country ON watches (country, expires_at);
+    """,
+    # 3: push delivery — the outbox every pushed message goes through, SMS already seen, and the
+    # last order state we told the user about.
+    """
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id         INTEGER NOT NULL REFERENCES users(id),
+        kind            TEXT    NOT NULL,             -- sms, state, watch, expiry, ...
+        dedup_key       TEXT    UNIQUE,               -- enqueued at most once per key
+        text            TEXT    NOT NULL,
+        markup          TEXT,                         -- reply_markup JSON
+        created_at      REAL    NOT NULL,             -- when the event was seen upstream
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL    NOT NULL DEFAULT 0,
+        sent_at         REAL,
+        failed          INTEGER NOT NULL DEFAULT 0,   -- Telegram refused it for good
+        error           TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (sent_at, failed, next_attempt_at);
+
+    CREATE TABLE sms_seen (
+        order_id        INTEGER NOT NULL,
+        fingerprint     TEXT    NOT NULL,             -- hash of (order id, date, sender, text)
+        seen_at         INTEGER NOT NULL,
+        PRIMARY KEY (order_id, fingerprint)
+    ) WITHOUT ROWID;
     """,
 )

@@ -15,6 +15,7 @@ from bot.db.database import Database
 class UserRow:
     id: int
     language: str | None
+    tg_language: str | None
     timezone: str
     api_key_last4: str | None
     key_invalid: bool
@@ -30,6 +31,7 @@ def _row_to_user(row: aiosqlite.Row) -> UserRow:
     return UserRow(
         id=int(row["id"]),
         language=row["language"],
+        tg_language=row["tg_language"],
         timezone=row["timezone"],
         api_key_last4=row["api_key_last4"],
         key_invalid=bool(row["key_invalid"]),
@@ -38,7 +40,7 @@ def _row_to_user(row: aiosqlite.Row) -> UserRow:
     )
 
 
-_COLUMNS = "id, language, timezone, api_key_last4, key_invalid, bot_blocked, other_sms"
+_COLUMNS = "id, language, tg_language, timezone, api_key_last4, key_invalid, bot_blocked, other_sms"
 
 
 class UsersRepo:
@@ -50,14 +52,19 @@ class UsersRepo:
         row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
         return _row_to_user(row) if row else None
 
-    async def get_or_create(self, user_id: int) -> UserRow:
+    async def get_or_create(self, user_id: int, tg_language: str | None = None) -> UserRow:
+        """The user's row; created on first contact, Telegram's language kept up to date."""
+        user = await self.get(user_id)
+        if user is not None and user.tg_language == tg_language:
+            return user
         now = int(time.time())
         await self._db.execute(
-            "INSERT OR IGNORE INTO users (id, created_at, updated_at) VALUES (?, ?, ?)",
-            (user_id, now, now),
+            "INSERT INTO users (id, tg_language, created_at, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET tg_language = excluded.tg_language",
+            (user_id, tg_language, now, now),
         )
         user = await self.get(user_id)
-        assert user is not None  # just inserted
+        assert user is not None  # just written
         return user
 
     async def _update(self, user_id: int, assignments: str, params: tuple[object, ...]) -> None:

@@ -7,9 +7,19 @@ from aiogram import Router
 from bot.handlers import account, confirm, errors, fallback, language, rent, settings, start
 
 
+def _detached(router: Router) -> Router:
+    """Module-level routers may be included by more than one Dispatcher in one process (a restart
+    inside the test suite, a benchmark): release them from the previous one first."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None
+    return router
+
+
 def get_routers() -> list[Router]:
     # fallback catches everything unhandled, so it goes after every screen; errors goes last.
-    return [
+    routers = [
         start.router,
         account.router,
         language.router,
@@ -19,3 +29,4 @@ def get_routers() -> list[Router]:
         fallback.router,
         errors.router,
     ]
+    return [_detached(router) for router in routers]

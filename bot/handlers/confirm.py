@@ -57,12 +57,19 @@ async def on_confirm(
     user_locks: UserLocks,
     **data: Any,
 ) -> None:
-    if user_locks.busy(user.id):
-        await query.answer(
-            _("Another operation is still running — please wait for its result."), show_alert=True
-        )
+    running = user_locks.running(user.id)
+    if running is not None:
+        if running == callback_data.token:
+            text = refused_text(ConfirmStatus.DONE)
+        else:
+            status = await confirmations.status(callback_data.token, user.id)
+            if status is ConfirmStatus.PENDING:
+                text = _("Another operation is still running — please wait for its result.")
+            else:
+                text = refused_text(status)
+        await query.answer(text, show_alert=True)
         return
-    with user_locks.hold(user.id):
+    with user_locks.hold(user.id, callback_data.token):
         await _run(query, callback_data, user, users, confirmations, data)
 
 

@@ -8,14 +8,18 @@ import logging
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+
+from bot.db import UsersRepo
+from bot.i18n import DEFAULT_LOCALE, user_locale
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
 
 
 @router.error()
-async def on_error(event: ErrorEvent, bot: Bot) -> bool:
+async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, users: UsersRepo) -> bool:
     update = event.update
     log.error(
         "unhandled error update_id=%s error=%s",
@@ -32,10 +36,11 @@ async def on_error(event: ErrorEvent, bot: Bot) -> bool:
         with contextlib.suppress(TelegramAPIError):
             await update.callback_query.answer()
     if chat_id is not None:
+        user = await users.get(chat_id)
+        with i18n.context(), i18n.use_locale(user_locale(user) if user else DEFAULT_LOCALE):
+            text = _("Sorry, something went wrong on my side. Please try again; nothing was lost.")
         try:
-            await bot.send_message(
-                chat_id, _("Sorry, something went wrong on my side. Please try again; nothing was lost.")
-            )
+            await bot.send_message(chat_id, text)
         except TelegramAPIError as error:
             log.warning("could not report error to user reason=%s", error.message)
     return True

@@ -420,13 +420,13 @@ def result_screen(outcome: RentOutcome, plan: RentPlan, user: UserRow) -> tuple[
         return "\n".join(lines), kb.order_actions(rented.order_id)
     if outcome.status is RentStatus.NOT_THERE:
         text = _(
-            "SMSPVA did not answer in time. I checked your orders and no new number is there, so the "
+            "SMSPVA did not give a clear answer. I checked your orders and no new number is there, so the "
             "rental did not go through. I did not retry; you can try again."
         )
         return text, _retry_markup(plan, watch=False)
     if outcome.status is RentStatus.UNCLEAR:
         text = _(
-            "SMSPVA did not answer in time and I could not check your orders either. I did not retry, "
+            "SMSPVA did not give a clear answer and I could not check your orders either. I did not retry, "
             "so you are never charged twice. Look at My numbers in a minute to see whether the number is there."
         )
         return text, _retry_markup(plan, watch=False)

@@ -13,11 +13,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb, TzCb
+from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb, TzCb, WatchCb
 from bot.db import UserRow, UsersRepo
+from bot.db.choices import ChoicesRepo
 from bot.i18n import LANGUAGES
 from bot.keyboards.common import back_button, home_button
-from bot.texts import current_locale, local_datetime, masked_key
+from bot.texts import current_locale, escape, flag, local_date, local_datetime, masked_key
 from bot.ui import show
 
 router = Router(name=__name__)
@@ -75,6 +76,7 @@ def settings_screen(user: UserRow) -> tuple[str, InlineKeyboardMarkup]:
         text=("✅ " if user.other_sms else "❌ ") + _("Other-service SMS"),
         callback_data=SettingsCb(action=SettingsAction.OTHER_SMS),
     )
+    builder.button(text="🔔 " + _("Watches"), callback_data=SettingsCb(action=SettingsAction.WATCHES))
     builder.adjust(2)
     builder.row(home_button())
     return "\n".join(lines), builder.as_markup()
@@ -175,3 +177,48 @@ async def on_timezone_typed(message: Message, user: UserRow, users: UsersRepo, s
     builder = InlineKeyboardBuilder()
     builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
     await message.answer(await _save_zone(user, users, name), reply_markup=builder.as_markup())
+
+
+async def watches_screen(user: UserRow, choices: ChoicesRepo) -> tuple[str, InlineKeyboardMarkup]:
+    watches = await choices.watches_for_user(user.id)
+    builder = InlineKeyboardBuilder()
+    if not watches:
+        text = _(
+            "🔔 <b>Watches</b>\n\nYou are not waiting for any service. When a service has no free numbers, "
+            "tap “Notify me when available” and I will message you when numbers appear."
+        )
+    else:
+        lines = [_("🔔 <b>Watches</b>"), "", _("I will message you when these get free numbers:")]
+        for watch in watches:
+            lines.append(
+                _("• {service} — {country}, until {date}").format(
+                    service=escape(watch.service_name),
+                    country=f"{flag(watch.country)} {watch.country}",
+                    date=local_date(watch.expires_at, user.timezone),
+                )
+            )
+            builder.button(
+                text="✖️ "
+                + _("Stop: {service} ({country})").format(service=watch.service_name, country=watch.country),
+                callback_data=WatchCb(watch_id=watch.id),
+            )
+        text = "\n".join(lines)
+    builder.adjust(1)
+    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
+    return text, builder.as_markup()
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.WATCHES))
+async def on_watches(query: CallbackQuery, user: UserRow, choices: ChoicesRepo) -> None:
+    await query.answer()
+    await show(query, *(await watches_screen(user, choices)))
+
+
+@router.callback_query(WatchCb.filter())
+async def on_watch_cancel(
+    query: CallbackQuery, callback_data: WatchCb, user: UserRow, choices: ChoicesRepo
+) -> None:
+    # The id comes from the client: deleting is scoped to this user's own watches.
+    removed = await choices.delete_watch(callback_data.watch_id, user.id)
+    await query.answer(_("Stopped.") if removed else _("This watch was already gone."))
+    await show(query, *(await watches_screen(user, choices)))

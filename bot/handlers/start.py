@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import MenuAction, MenuCb
 from bot.db import UserRow, UsersRepo
 from bot.keyboards.common import main_menu, only_home
+from bot.services.outbox import OutboxSender
 from bot.ui import show
 
 router = Router(name=__name__)
@@ -32,10 +33,13 @@ def welcome_text(user: UserRow) -> str:
 
 
 @router.message(CommandStart())
-async def cmd_start(message: Message, user: UserRow, users: UsersRepo, state: FSMContext) -> None:
+async def cmd_start(
+    message: Message, user: UserRow, users: UsersRepo, sender: OutboxSender, state: FSMContext
+) -> None:
     await state.clear()
-    # Coming back after blocking the bot: pushes resume.
-    await users.set_bot_blocked(user.id, False)
+    # Coming back after blocking the bot: pushes resume, the queued ones first.
+    if await users.set_bot_blocked(user.id, False):
+        sender.wake()
     await message.answer(welcome_text(user), reply_markup=main_menu())
 
 

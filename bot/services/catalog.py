@@ -41,8 +41,8 @@ class _TtlCache(Generic[K, T]):
             return entry[1]
         return None
 
-    async def get(self, key: K, load: Callable[[], Awaitable[T]]) -> T:
-        cached = self.peek(key)
+    async def get(self, key: K, load: Callable[[], Awaitable[T]], *, refresh: bool = False) -> T:
+        cached = None if refresh else self.peek(key)
         if cached is not None:
             return cached
         pending = self._inflight.get(key)
@@ -75,11 +75,14 @@ class Catalog:
     async def country(self, code: str) -> Country | None:
         return next((c for c in await self.countries() if c.code == code), None)
 
-    async def services(self, country: str, period: Period | None = None) -> ServiceCatalog:
+    async def services(
+        self, country: str, period: Period | None = None, *, refresh: bool = False
+    ) -> ServiceCatalog:
+        """`refresh` fetches anew (and updates the cache): for checks that must see a change at once."""
         period = period or ALL_PERIODS[0]
         key = (country, period.dtype, period.dcount)
         return await self._services.get(
-            key, lambda: self._client.get_services(country, period.dtype, period.dcount)
+            key, lambda: self._client.get_services(country, period.dtype, period.dcount), refresh=refresh
         )
 
     async def service(self, country: str, code: str, period: Period | None = None) -> Service | None:

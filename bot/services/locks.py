@@ -8,16 +8,17 @@ from contextlib import contextmanager
 
 class UserLocks:
     def __init__(self) -> None:
-        self._busy: set[int] = set()
+        self._running: dict[int, str] = {}
 
-    def busy(self, user_id: int) -> bool:
-        return user_id in self._busy
+    def running(self, user_id: int) -> str | None:
+        """The confirmation token being carried out for this user, if any."""
+        return self._running.get(user_id)
 
     @contextmanager
-    def hold(self, user_id: int) -> Iterator[None]:
-        """Mark the user busy; callers check `busy()` first (no waiting: a second tap is refused)."""
-        self._busy.add(user_id)
+    def hold(self, user_id: int, token: str) -> Iterator[None]:
+        """Mark the user busy; callers check `running()` first (no waiting: a second tap is refused)."""
+        self._running[user_id] = token
         try:
             yield
         finally:
-            self._busy.discard(user_id)
+            self._running.pop(user_id, None)

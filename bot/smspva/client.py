@@ -12,8 +12,10 @@ Behaviour worth knowing:
 * Pacing: requests for one API key run one at a time (an :class:`asyncio.Lock` per key) and each one
   *starts* at least ``min_interval`` seconds after the previous one for that key *started*
   (started-to-started; as the lock is held for the whole request, a slow request simply pushes the next one
-  later). The keyless methods (``getcountries``, ``getdata``) share one lane of their own. SMSPVA rejects
-  clients that query too fast. A lane is dropped once it is idle and its spacing has elapsed, so the state
+  later). SMSPVA rejects clients that query too fast. The keyless catalog methods (``getcountries``,
+  ``getdata``) are not spaced but limited to ``catalog_concurrency`` requests at a time: the bot serves
+  them from a 30-second cache shared by all users, so their rate follows the cache, not the crowd, and
+  the period screen needs the prices of 15 periods at once. A lane is dropped once it is idle and its spacing has elapsed, so the state
   stays bounded by the number of keys active in the last ``min_interval`` seconds.
 * Retries: read-only methods make at most ``read_tries`` attempts, only after :class:`SmspvaUnavailable`
   (never after :class:`SmspvaError`), sleeping ``uniform(0, min(10, backoff * 2**(attempt-1)))`` between
@@ -110,6 +112,7 @@ class SmspvaClient:
         min_interval: float = 1.0,
         read_tries: int = 3,
         backoff: float = 0.5,
+        catalog_concurrency: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if timeout <= 0:
@@ -125,6 +128,7 @@ class SmspvaClient:
         self._read_tries = read_tries
         self._backoff = backoff
         self._lanes: dict[str | None, _Lane] = {}
+        self._catalog_slots = asyncio.Semaphore(max(1, catalog_concurrency))
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=_CONNECT_TIMEOUT),
             headers={"User-Agent": _user_agent(), "Accept": "application/json"},
@@ -379,6 +383,10 @@ class SmspvaClient:
     @contextlib.asynccontextmanager
     async def _lane(self, apikey: str | None) -> AsyncIterator[None]:
         """Serialise and space the requests made with one key (started-to-started, see module docstring)."""
+        if apikey is None:
+            async with self._catalog_slots:
+                yield
+            return
         lane = self._lanes.get(apikey)
         if lane is None:
             lane = self._lanes[apikey] = _Lane()

@@ -50,7 +50,7 @@ PROLONG_WINDOW_DAYS = 7  # FAQ: prolongation only when less than 7 days remain
 RESTORE_PREPAY_DAYS = 30  # FAQ: restore = overdue days (no discount) + 30 days paid ahead
 FIRST_ORDER_ID = 40370  # the id in the page's "create" example
 CENT = Decimal("0.01")
-FAULT_KINDS = frozenset({"500", "timeout", "invalid_json", "status0", "disconnect"})
+FAULT_KINDS = frozenset({"500", "timeout", "timeout_after", "invalid_json", "status0", "disconnect"})
 
 # Assumption: the live wording for a missing/unknown key is not documented; this is the old SMSPVA API's.
 MSG_BAD_KEY = "API KEY NOT FOUND!"
@@ -543,6 +543,14 @@ class FakeSmspva:
                 return web.Response(text="<html>oops", content_type="text/html")
             if fault.kind == "status0":
                 return self._respond({"status": 0, "msg": fault.msg})
+            if fault.kind == "timeout_after":
+                # The call takes effect upstream, but the answer comes far too late: the case where a
+                # client cannot know whether its money-moving call went through.
+                answer = self._answer(method, params)
+                await self._pause(self.timeout_sleep)
+                if request.transport is not None and self._stopping.is_set():
+                    request.transport.close()
+                return self._respond(answer)
             if fault.kind == "disconnect":
                 if request.transport is not None:
                     request.transport.close()

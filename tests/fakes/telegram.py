@@ -18,20 +18,23 @@ Typical use in a test::
     ...
     await fake.stop()
 
-Behaviour worth knowing (it is Telegram's):
+Behaviour worth knowing (all of it Telegram's):
 
 * A chat exists once its user has written to the bot (``send_text``/``press``) or was added with
   ``add_user``; sending to any other chat id answers 400 "Bad Request: chat not found".
 * Message ids come from one counter shared by the user's and the bot's messages, as in private chats.
-* Message text is trimmed; with ``parse_mode=HTML`` it is parsed like Telegram's own parser (tdlib's
-  ``parse_html``): only Telegram's tags, ``&lt; &gt; &amp; &quot;`` and numeric character references are
-  decoded, an ``&`` that starts no such reference stays a literal ``&``.  Markdown parse modes are accepted but
-  not parsed (the text is kept as sent).
+* Message text is trimmed; with ``parse_mode=HTML`` it is parsed like Telegram's own parser (a port of tdlib's
+  ``parse_html``): only Telegram's tags; ``&lt; &gt; &amp; &quot;`` and numeric references are decoded, and an
+  ``&`` that starts no such reference stays a literal ``&``.
 * ``editMessageText`` without ``reply_markup`` removes the message's inline keyboard.
-* Blocking a user or unblocking emits a ``my_chat_member`` update; updates of types the bot did not ask for
-  in ``allowed_updates`` are dropped, like Telegram does.
-* Webhooks may be plain ``http://`` (Telegram itself insists on HTTPS); a webhook reply that carries a
-  ``method`` (JSON or multipart, as aiogram sends it) is executed.
+* Blocking or unblocking emits a ``my_chat_member`` update; update types the bot did not ask for in
+  ``allowed_updates`` are dropped.
+* A newer getUpdates ends a pending one with 409 "Conflict: terminated by other getUpdates request; ...".
+* A webhook reply that carries a ``method`` (JSON, or multipart as aiogram sends it) is executed.
+
+Deviations: webhooks may be plain ``http://``; Markdown parse modes are accepted but not parsed (text kept as
+sent); URLs, mentions and hashtags are not auto-detected as entities (only a leading /command in user text);
+only private chats exist; there are no media methods (they answer 404 like unknown methods).
 
 Run it by hand: ``python -m tests.fakes.telegram --port 8081`` and chat with curl through ``/_admin/send``,
 ``/_admin/press`` and ``/_admin/messages``.
@@ -48,6 +51,7 @@ import json
 import logging
 import math
 import re
+import signal
 import string
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -81,9 +85,7 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-WEBHOOK_ACTIVE = (
-    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
-)
+WEBHOOK_ACTIVE = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 TERMINATED_BY_GET_UPDATES = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 )
@@ -235,9 +237,11 @@ class ApiCall:
     response: dict[str, Any] | None = None
 
     def describe(self) -> str:
-        params = json.dumps(self.params, ensure_ascii=False, default=str)
-        if len(params) > 300:
-            params = params[:300] + "..."
+        shown = []
+        for key, value in self.params.items():
+            text = json.dumps(value, ensure_ascii=False, default=str)
+            shown.append(f"{key}={text[:120]}..." if len(text) > 120 else f"{key}={text}")
+        params = " ".join(shown)
         if self.response is None:
             outcome = "(pending)"
         elif self.response.get("ok"):
@@ -359,9 +363,13 @@ _SIMPLE_TAG_ENTITIES = {
 }
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _HTML_SPACES = frozenset(" \t\r\n\v\0")
-_URL_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
-_BARE_URL_RE = re.compile(r"[^\s/:]+\.[^\s/:]+(?::\d+)?(?:/\S*)?")
-_TEXT_MENTION_RE = re.compile(r"tg://user\?id=(\d+)")
+_URL_RE = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*)://)?(\S+)")
+_HOST_RE = re.compile(
+    r"(?:[^\s/?#@:]+@)?([A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*(?::\d{1,5})?|localhost(?::\d{1,5})?"
+)
+_LINK_SCHEMES = frozenset({"http", "https", "tg", "ton", "tonsite"})
+_TEXT_MENTION_RE = re.compile(r"tg:(?://)?user\?id=(\d+)", re.IGNORECASE)
+BAD_SURROGATES = "Text contains invalid Unicode characters after decoding HTML entities, check for unmatched surrogate code units"
 
 
 def _utf16_len(text: str) -> int:
@@ -388,7 +396,7 @@ def _decode_html_entity(text: str, pos: int) -> tuple[str, int] | None:
                 end += 1
                 if code >= 0x10FFFF:
                     return None
-        if code == 0 or code >= 0x10FFFF or end - pos >= 10 or 0xD800 <= code <= 0xDFFF:
+        if code == 0 or code >= 0x10FFFF or end - pos >= 10:
             return None
         char = chr(code)
     else:
@@ -412,12 +420,23 @@ class _OpenTag:
 
 
 def _check_link(url: str) -> str | None:
-    url = url.strip()
-    if _URL_SCHEME_RE.fullmatch(url):
-        return url
-    if _BARE_URL_RE.fullmatch(url):
-        return f"http://{url}"
-    return None
+    """The normalized link Telegram keeps for a text_link or URL button, None if it refuses it."""
+    match = _URL_RE.fullmatch(url)
+    if match is None:
+        return None
+    scheme = (match.group(1) or "http").lower()
+    rest = match.group(2)
+    if scheme not in _LINK_SCHEMES:
+        return None
+    if scheme not in ("http", "https"):
+        return f"{scheme}://{rest}"
+    host_end = min((rest.index(c) for c in "/?#" if c in rest), default=len(rest))
+    host, path = rest[:host_end], rest[host_end:]
+    if not _HOST_RE.fullmatch(host):
+        return None
+    if not path.startswith("/"):
+        path = "/" + path
+    return f"{scheme}://{host}{path}"
 
 
 def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
@@ -478,7 +497,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 if at(i) == ">":
                     break
                 attribute_begin = i
-                while at(i) not in _HTML_SPACES and at(i) != "=":
+                while at(i) not in _HTML_SPACES and at(i) not in "=>":
                     i += 1
                 attribute = text[attribute_begin:i]
                 if not attribute:
@@ -508,7 +527,9 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                         i += 1
                     value = text[token_begin:i].lower()
                     if at(i) not in _HTML_SPACES and at(i) != ">":
-                        raise HtmlParseError(f"Unexpected end of name token at byte offset {byte_offset(token_begin)}")
+                        raise HtmlParseError(
+                            f"Unexpected end of name token at byte offset {byte_offset(token_begin)}"
+                        )
                 else:
                     quote = text[i]
                     i += 1
@@ -537,7 +558,9 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 elif tag == "blockquote" and attribute == "expandable":
                     argument = "1"
             if tag == "span" and argument != "spoiler":
-                raise HtmlParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}')
+                raise HtmlParseError(
+                    f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(begin)}'
+                )
             nested.append(_OpenTag(tag, argument, utf16_offset, result_len))
             i += 1  # the '>'
             continue
@@ -548,7 +571,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
         i += 1
         while at(i) not in _HTML_SPACES and at(i) != ">":
             i += 1
-        end_tag = text[begin + 2 : i]
+        end_tag = text[begin + 2 : i].lower()
         while i < size and at(i) in _HTML_SPACES:
             i += 1
         if at(i) != ">":
@@ -561,20 +584,24 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 f'found "</{end_tag}>"'
             )
         if utf16_offset > opened.offset:
-            entity = _html_entity(opened, nested, entities, utf16_offset, "".join(result))
+            entity = _html_entity(opened, entities, utf16_offset, "".join(result))
             if entity is not None:
                 entities.append(entity)
         nested.pop()
 
     if nested:
-        raise HtmlParseError(f'Can\'t find end tag corresponding to start tag "{nested[-1].name}"')
+        raise HtmlParseError(f"Can't find end tag corresponding to start tag {nested[-1].name}")
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(result), entities
+    visible = "".join(result)
+    try:  # entities may encode the halves of a surrogate pair separately
+        visible = visible.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        raise HtmlParseError(BAD_SURROGATES) from None
+    return visible, entities
 
 
 def _html_entity(
     opened: _OpenTag,
-    nested: list[_OpenTag],
     entities: list[dict[str, Any]],
     utf16_offset: int,
     visible: str,
@@ -586,7 +613,7 @@ def _html_entity(
         return {"type": _SIMPLE_TAG_ENTITIES[tag], "offset": offset, "length": length}
     if tag == "a":
         url = opened.argument or visible[opened.begin :]
-        mention = _TEXT_MENTION_RE.fullmatch(url.strip())
+        mention = _TEXT_MENTION_RE.fullmatch(url)
         if mention is not None:
             user = {"id": int(mention.group(1)), "is_bot": False, "first_name": visible[opened.begin :]}
             return {"type": "text_mention", "offset": offset, "length": length, "user": user}
@@ -594,16 +621,20 @@ def _html_entity(
         if checked is None:
             return None  # Telegram silently drops links it can't use
         return {"type": "text_link", "offset": offset, "length": length, "url": checked}
+    # <pre><code class="language-x"> (or the other way round) makes one pre entity with a language
+    same_range = bool(entities) and entities[-1]["offset"] == offset and entities[-1]["length"] == length
     if tag == "code":
+        if same_range and entities[-1]["type"] == "pre":
+            if opened.argument:
+                entities[-1]["language"] = opened.argument
+            return None
         return {"type": "code", "offset": offset, "length": length, "_language": opened.argument}
     if tag == "pre":
         pre: dict[str, Any] = {"type": "pre", "offset": offset, "length": length}
-        if entities:
-            last = entities[-1]
-            if last["type"] == "code" and last["offset"] == offset and last["length"] == length:
-                entities.pop()  # <pre><code class="language-x">: one pre entity with its language
-                if last.get("_language"):
-                    pre["language"] = last["_language"]
+        if same_range and entities[-1]["type"] == "code":
+            code = entities.pop()
+            if code.get("_language"):
+                pre["language"] = code["_language"]
         return pre
     if tag == "blockquote":
         kind = "expandable_blockquote" if opened.argument else "blockquote"
@@ -611,7 +642,12 @@ def _html_entity(
     if tag == "tg-emoji":
         if not opened.argument.isdigit() or int(opened.argument) == 0:
             raise HtmlParseError("Invalid custom emoji identifier specified")
-        return {"type": "custom_emoji", "offset": offset, "length": length, "custom_emoji_id": opened.argument}
+        return {
+            "type": "custom_emoji",
+            "offset": offset,
+            "length": length,
+            "custom_emoji_id": opened.argument,
+        }
     raise AssertionError(f"unhandled tag {tag}")  # pragma: no cover - _HTML_TAGS and this function agree
 
 
@@ -920,7 +956,7 @@ class FakeTelegram:
     async def wait_for(
         self,
         predicate: Callable[[], Any],
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the helper's public signature
         interval: float = 0.02,
     ) -> Any:
         """Poll ``predicate`` (sync or async) until it returns something truthy and return that value."""
@@ -932,7 +968,7 @@ class FakeTelegram:
         contains: str | None = None,
         *,
         after: int = 0,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the helper's public signature
     ) -> BotMessage:
         """Wait for an undeleted bot message in the chat whose visible text contains ``contains``.
 
@@ -962,13 +998,13 @@ class FakeTelegram:
     async def _wait(
         self,
         predicate: Callable[[], Any],
-        timeout: float,
+        seconds: float,
         interval: float,
         what: Callable[[], str],
         chat_id: int | None,
     ) -> Any:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + seconds
         while True:
             value = predicate()
             if inspect.isawaitable(value):
@@ -976,7 +1012,9 @@ class FakeTelegram:
             if value:
                 return value
             if loop.time() >= deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what()}\n{self._dump(chat_id)}")
+                raise AssertionError(
+                    f"timed out after {seconds}s waiting for {what()}\n{self._dump(chat_id)}"
+                )
             await asyncio.sleep(interval)
 
     def _dump(self, chat_id: int | None = None) -> str:
@@ -1001,6 +1039,8 @@ class FakeTelegram:
 
     def send_text(self, user: FakeUser, text: str) -> int:
         """The user writes ``text`` in their private chat; returns the new message id."""
+        if not text.strip():
+            raise ValueError("Telegram clients don't send empty messages")
         self.add_user(user)
         message_id = next(self._message_ids)
         payload: dict[str, Any] = {
@@ -1012,7 +1052,9 @@ class FakeTelegram:
         }
         command = _BOT_COMMAND_RE.match(text)
         if command is not None:
-            payload["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command.group())}]
+            payload["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": _utf16_len(command.group())}
+            ]
         self._user_messages[(user.id, message_id)] = _UserMessage(payload)
         self._enqueue({"message": payload})
         return message_id
@@ -1306,7 +1348,9 @@ class FakeTelegram:
                     await asyncio.wait_for(self._stop_event.wait(), delay)
                 delay = min(delay * 2, self.webhook_retry_max_delay)
 
-    async def _post_update(self, session: ClientSession, webhook: _Webhook, update: dict[str, Any]) -> str | None:
+    async def _post_update(
+        self, session: ClientSession, webhook: _Webhook, update: dict[str, Any]
+    ) -> str | None:
         """Deliver one update; None on success, else Telegram's last_error_message."""
         headers = {"Content-Type": "application/json"}
         if webhook.secret_token:
@@ -1315,7 +1359,9 @@ class FakeTelegram:
             async with session.post(webhook.url, data=json.dumps(update), headers=headers) as response:
                 if not 200 <= response.status < 300:
                     return f"Wrong response from the webhook: {response.status} {response.reason}"
-                reply = await self._read_webhook_reply(response.headers, response.content, response.content_type)
+                reply = await self._read_webhook_reply(
+                    response.headers, response.content, response.content_type
+                )
         except TimeoutError:
             return "Read timeout expired"
         except (ClientError, OSError) as exc:
@@ -1355,7 +1401,10 @@ class FakeTelegram:
         return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_name, "username": self.bot_username}
 
     def _chat_instance(self, chat_id: int) -> str:
-        return str((chat_id * 1_000_003 + self.bot_id * 7_919) % 9_000_000_000_000_000_000 - 4_500_000_000_000_000_000)
+        return str(
+            (chat_id * 1_000_003 + self.bot_id * 7_919) % 9_000_000_000_000_000_000
+            - 4_500_000_000_000_000_000
+        )
 
     def _message_payload(self, message: BotMessage) -> dict[str, Any]:
         user = self._users.get(message.chat_id) or FakeUser(id=message.chat_id)
@@ -1426,7 +1475,9 @@ class FakeTelegram:
     def _take_rate_token(self, chat_id: int) -> None:
         now = time.monotonic()
         bucket = self._chat_buckets.setdefault(chat_id, _Bucket(tokens=float(self.chat_burst), updated=now))
-        bucket.tokens = min(float(self.chat_burst), bucket.tokens + (now - bucket.updated) * self.chat_rate_per_second)
+        bucket.tokens = min(
+            float(self.chat_burst), bucket.tokens + (now - bucket.updated) * self.chat_rate_per_second
+        )
         bucket.updated = now
         overall = self._global_bucket
         if overall.updated == 0.0:
@@ -1499,9 +1550,9 @@ class FakeTelegram:
         if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
             raise _bad_request("message identifier is not specified")
         message = self._bot_messages.get((chat_id, message_id))
-        if message is None and (chat_id, message_id) in self._user_messages:
-            if not self._user_messages[(chat_id, message_id)].deleted:
-                raise _bad_request("message can't be edited")
+        user_message = self._user_messages.get((chat_id, message_id))
+        if message is None and user_message is not None and not user_message.deleted:
+            raise _bad_request("message can't be edited")
         if message is None or message.deleted:
             raise _bad_request("message to edit not found")
         return message
@@ -1702,7 +1753,9 @@ class FakeTelegram:
         except (KeyError, ValueError, AssertionError) as exc:
             return web.json_response({"ok": False, "description": f"{type(exc).__name__}: {exc}"}, status=400)
         if result is None:
-            return web.json_response({"ok": False, "description": f"unknown admin action {action!r}"}, status=404)
+            return web.json_response(
+                {"ok": False, "description": f"unknown admin action {action!r}"}, status=404
+            )
         return web.json_response({"ok": True, "result": result}, dumps=_pretty_json)
 
     def _admin(self, action: str, params: dict[str, Any]) -> Any:
@@ -1720,10 +1773,7 @@ class FakeTelegram:
                 data = stored.callback_data(str(params["button"]))
             return {"query_id": self.press(user, message_id, str(data))}
         if action == "messages":
-            return [
-                {**message.as_dict(), "touched": self._touched.get((message.chat_id, message.message_id))}
-                for message in self.messages(int(params["chat_id"]))
-            ]
+            return [message.as_dict() for message in self.messages(int(params["chat_id"]))]
         if action == "calls":
             limit = int(params.get("limit", 20))
             return [asdict(call) for call in self.calls[-limit:]]
@@ -1767,9 +1817,15 @@ def _reply_markup(value: Any, *, inline_only: bool) -> dict[str, Any] | None:
             raise _bad_request('field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays')
         for row in rows:
             for button in row:
-                text = button if isinstance(button, str) else button.get("text") if isinstance(button, dict) else None
+                text = (
+                    button
+                    if isinstance(button, str)
+                    else button.get("text")
+                    if isinstance(button, dict)
+                    else None
+                )
                 if not isinstance(text, str) or not text:
-                    raise _bad_request("can't parse keyboard button: Field \"text\" must be of type String")
+                    raise _bad_request('can\'t parse keyboard button: Field "text" must be of type String')
         return dict(value)
     if value.get("remove_keyboard") is True or value.get("force_reply") is True:
         return dict(value)
@@ -1799,10 +1855,15 @@ def _check_inline_button(button: Any) -> None:
         raise _bad_request("BUTTON_TEXT_INVALID")
     actions = [name for name in _BUTTON_ACTIONS if button.get(name) is not None]
     if not actions:
-        raise _bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+        raise _bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
     if "callback_data" in actions:
         data = button["callback_data"]
-        if not isinstance(data, str) or not 1 <= len(data.encode("utf-8", "surrogatepass")) <= MAX_CALLBACK_DATA_BYTES:
+        if (
+            not isinstance(data, str)
+            or not 1 <= len(data.encode("utf-8", "surrogatepass")) <= MAX_CALLBACK_DATA_BYTES
+        ):
             raise _bad_request("BUTTON_DATA_INVALID")
     if "url" in actions:
         url = button["url"]
@@ -1850,16 +1911,26 @@ async def _serve(token: str, port: int, bot_username: str, rate_limits: bool) ->
         f"  read:  curl '{base_url}/_admin/messages?chat_id=1001'   (and /_admin/calls?limit=20)",
         flush=True,
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(signum, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await fake.stop()
+        print("Fake Telegram stopped", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.telegram", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fakes.telegram", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--port", type=int, default=8081, help="port on 127.0.0.1 (default 8081, 0: any)")
-    parser.add_argument("--token", default=DEFAULT_TOKEN, help=f"the bot token to accept (default {DEFAULT_TOKEN})")
+    parser.add_argument(
+        "--token", default=DEFAULT_TOKEN, help=f"the bot token to accept (default {DEFAULT_TOKEN})"
+    )
     parser.add_argument("--bot-username", default="smspva_test_bot")
     parser.add_argument("--rate-limits", action="store_true", help="answer 429 on Telegram's flood limits")
     args = parser.parse_args(argv)

@@ -1,0 +1,146 @@
+"""The outbox: every message the bot pushes on its own is written here first, then sent.
+
+A row is marked sent only after Telegram accepted it, so a crash loses nothing; a duplicate is
+possible only if the process dies between Telegram's acceptance and the UPDATE below.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from bot.db.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    user_id: int
+    kind: str
+    text: str
+    markup: dict[str, Any] | None
+    created_at: float
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    user_id: int
+    kind: str
+    text: str
+    markup: dict[str, Any] | None = None
+    dedup_key: str | None = None
+    created_at: float | None = None
+
+
+def _item(row: aiosqlite.Row) -> OutboxItem:
+    return OutboxItem(
+        id=int(row["id"]),
+        user_id=int(row["user_id"]),
+        kind=row["kind"],
+        text=row["text"],
+        markup=json.loads(row["markup"]) if row["markup"] else None,
+        created_at=float(row["created_at"]),
+        attempts=int(row["attempts"]),
+    )
+
+
+_INSERT = (
+    "INSERT OR IGNORE INTO outbox (user_id, kind, dedup_key, text, markup, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _params(message: NewMessage) -> tuple[object, ...]:
+    return (
+        message.user_id,
+        message.kind,
+        message.dedup_key,
+        message.text,
+        json.dumps(message.markup) if message.markup else None,
+        message.created_at if message.created_at is not None else time.time(),
+    )
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue(self, message: NewMessage) -> bool:
+        """Queue a message; False if one with the same dedup key was queued before."""
+        return await self._db.execute(_INSERT, _params(message)) > 0
+
+    async def enqueue_sms(self, messages: list[NewMessage], seen: list[tuple[int, str]]) -> int:
+        """Mark SMS seen and queue their messages in one transaction: nothing read is ever lost."""
+        conn = self._db.conn
+        now = int(time.time())
+        added = 0
+        try:
+            for message in messages:
+                async with conn.execute(_INSERT, _params(message)) as cursor:
+                    added += cursor.rowcount
+            await conn.executemany(
+                "INSERT OR IGNORE INTO sms_seen (order_id, fingerprint, seen_at) VALUES (?, ?, ?)",
+                [(order_id, fingerprint, now) for order_id, fingerprint in seen],
+            )
+            await conn.commit()
+        except BaseException:
+            await conn.rollback()
+            raise
+        return added
+
+    async def seen_fingerprints(self, order_id: int) -> set[str]:
+        rows = await self._db.fetch_all("SELECT fingerprint FROM sms_seen WHERE order_id = ?", (order_id,))
+        return {row["fingerprint"] for row in rows}
+
+    async def has_seen_any(self, order_id: int) -> bool:
+        return (
+            await self._db.fetch_one("SELECT 1 FROM sms_seen WHERE order_id = ? LIMIT 1", (order_id,))
+            is not None
+        )
+
+    async def due(self, limit: int, exclude_users: set[int] | None = None) -> list[OutboxItem]:
+        rows = await self._db.fetch_all(
+            "SELECT o.id, o.user_id, o.kind, o.text, o.markup, o.created_at, o.attempts FROM outbox o"
+            " JOIN users u ON u.id = o.user_id"
+            " WHERE o.sent_at IS NULL AND o.failed = 0 AND o.next_attempt_at <= ? AND u.bot_blocked = 0"
+            " ORDER BY o.id LIMIT ?",
+            (time.time(), limit),
+        )
+        items = [_item(row) for row in rows]
+        if exclude_users:
+            items = [item for item in items if item.user_id not in exclude_users]
+        return items
+
+    async def mark_sent(self, item_id: int) -> None:
+        await self._db.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (time.time(), item_id))
+
+    async def postpone(self, item_id: int, delay: float, error: str, *, count_attempt: bool = True) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + ?, error = ? WHERE id = ?",
+            (time.time() + delay, int(count_attempt), error[:500], item_id),
+        )
+
+    async def mark_failed(self, item_id: int, error: str) -> None:
+        await self._db.execute("UPDATE outbox SET failed = 1, error = ? WHERE id = ?", (error[:500], item_id))
+
+    async def backlog(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed = 0")
+        return int(row[0]) if row else 0
+
+    async def sent_since(self, since: float, kind: str | None = None) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) FROM outbox WHERE sent_at >= ?" + (" AND kind = ?" if kind else ""),
+            (since, kind) if kind else (since,),
+        )
+        return int(row[0]) if row else 0
+
+    async def prune(self, older_than_days: int = 30) -> int:
+        cutoff = time.time() - older_than_days * 86400
+        return await self._db.execute(
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (cutoff,)
+        )

@@ -1,0 +1,75 @@
+"""Helpers that drive the bot the way a person does: type, look for a button, press it."""
+
+from __future__ import annotations
+
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
+
+
+def labels(message: BotMessage) -> list[str]:
+    return [button.get("text", "") for row in message.buttons() for button in row]
+
+
+def has_button(message: BotMessage, contains: str) -> bool:
+    return any(contains in label for label in labels(message))
+
+
+async def press(
+    tg: FakeTelegram,
+    user: FakeUser,
+    message: BotMessage,
+    contains: str,
+    expect: str | None = None,
+    timeout: float = 5.0,
+) -> BotMessage:
+    """Press the button whose label contains `contains` and wait for the screen to change."""
+    edits_before = message.edits
+    sent_before = max((m.message_id for m in tg.messages(user.id)), default=0)
+    tg.press_button(user, message, contains)
+
+    def changed() -> BotMessage | None:
+        current = next(m for m in tg.messages(user.id) if m.message_id == message.message_id)
+        candidates = [m for m in tg.messages(user.id) if m.message_id > sent_before and not m.deleted]
+        if current.edits > edits_before and (expect is None or expect in current.text):
+            return current
+        for newer in reversed(candidates):
+            if expect is None or expect in newer.text:
+                return newer
+        return None
+
+    result: BotMessage = await tg.wait_for(changed, timeout=timeout)
+    return result
+
+
+async def find_on_pages(
+    tg: FakeTelegram, user: FakeUser, message: BotMessage, contains: str, max_pages: int = 10
+) -> BotMessage:
+    """Page forward (▶️) until a button with `contains` shows up."""
+    for _ in range(max_pages):
+        if has_button(message, contains):
+            return message
+        if not has_button(message, "▶️"):
+            break
+        message = await press(tg, user, message, "▶️")
+    raise AssertionError(f"no button containing {contains!r}; last labels: {labels(message)}")
+
+
+async def link_key(tg: FakeTelegram, user: FakeUser, key: str) -> None:
+    before = max((m.message_id for m in tg.messages(user.id)), default=0)
+    tg.send_text(user, f"/key {key}")
+    await tg.wait_message(user.id, key[-4:], after=before)
+
+
+def button_with_data(message: BotMessage, data: str) -> dict[str, object]:
+    for row in message.buttons():
+        for button in row:
+            if button.get("callback_data") == data:
+                return button
+    raise AssertionError(f"no button with data {data!r}; labels: {labels(message)}")
+
+
+async def press_data(
+    tg: FakeTelegram, user: FakeUser, message: BotMessage, data: str, expect: str | None = None
+) -> BotMessage:
+    """Press the (existing) button carrying `data` — language-independent."""
+    label = str(button_with_data(message, data)["text"])
+    return await press(tg, user, message, label, expect)
