@@ -30,6 +30,7 @@ from bot.services.background import BackgroundTasks, every
 from bot.services.catalog import Catalog
 from bot.services.locks import UserLocks
 from bot.services.outbox import OutboxSender
+from bot.services.poller import SmsPoller
 from bot.services.renting import Renter
 from bot.services.watches import WatchService
 from bot.smspva import SmspvaClient
@@ -49,6 +50,8 @@ class App:
     db: Database
     smspva: SmspvaClient
     i18n: I18n
+    poller: SmsPoller
+    sender: OutboxSender
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def serve(self, *, handle_signals: bool = True) -> None:
@@ -108,6 +111,16 @@ async def create_app(settings: Settings) -> App:
     )
     sender = OutboxSender(bot, outbox, users)
     watches = WatchService(choices, users, catalog, outbox, sender, i18n)
+    poller = SmsPoller(
+        smspva,
+        users,
+        orders_repo,
+        outbox,
+        sender,
+        i18n,
+        active_seconds=settings.poll_active_seconds,
+        idle_seconds=settings.poll_idle_seconds,
+    )
     dp = Dispatcher(
         storage=MemoryStorage(),
         settings=settings,
@@ -123,6 +136,7 @@ async def create_app(settings: Settings) -> App:
         user_locks=UserLocks(),
         outbox=outbox,
         sender=sender,
+        poller=poller,
         i18n=i18n,
     )
     for observer in (dp.message, dp.callback_query):
@@ -130,10 +144,13 @@ async def create_app(settings: Settings) -> App:
         observer.outer_middleware(LocaleMiddleware(i18n))
         observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
     dp.include_routers(*get_routers())
-    app = App(settings=settings, bot=bot, dp=dp, db=db, smspva=smspva, i18n=i18n)
+    app = App(
+        settings=settings, bot=bot, dp=dp, db=db, smspva=smspva, i18n=i18n, poller=poller, sender=sender
+    )
 
     background = BackgroundTasks()
     background.add("outbox", sender.run, stop=sender.stop)
+    background.add("poller", poller.run, stop=poller.stop)
     background.add("watches", lambda: every(settings.watch_check_seconds, watches.check_once, "watches"))
 
     async def on_startup() -> None:

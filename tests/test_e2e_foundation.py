@@ -89,7 +89,7 @@ async def test_key_pasted_after_settings_prompt(
     tg.send_text(amal, "/settings")
     screen = await tg.wait_message(amal.id, "الإعدادات")
     tg.press_button(amal, screen, "🔑")
-    key_screen = await tg.wait_message(amal.id, "مفتاح")
+    key_screen = await tg.wait_message(amal.id, "لم يُربط")
     tg.press(amal, key_screen, key_screen.buttons()[0][0]["callback_data"])
     await tg.wait_message(amal.id, "أرسل")
     message_id = tg.send_text(amal, API_KEY)

@@ -54,7 +54,9 @@ def test_placeholders_survive_translation(locale: str) -> None:
         if not message.id or not message.string:
             continue
         ids = [str(i) for i in message.id] if isinstance(message.id, tuple) else [str(message.id)]
-        strings = [str(s) for s in message.string] if isinstance(message.string, tuple) else [str(message.string)]
+        strings = (
+            [str(s) for s in message.string] if isinstance(message.string, tuple) else [str(message.string)]
+        )
         wanted = set(pattern.findall(ids[-1]))
         for string in strings:
             assert set(pattern.findall(string)) <= wanted | set(pattern.findall(ids[0])), message.id

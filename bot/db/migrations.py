@@ -47,6 +47,7 @@ MIGRATIONS: tuple[str, ...] = (
         until       INTEGER,
         rented_at   INTEGER,
         activated_at INTEGER,
+        sms_synced  INTEGER NOT NULL DEFAULT 0,        -- SMS present when we first saw it are recorded as seen
         gone        INTEGER NOT NULL DEFAULT 0,        -- no longer in the upstream order list
         updated_at  INTEGER NOT NULL
     );

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.db.database import Database
+from bot.smspva import Order
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +24,11 @@ class UserOrder:
     until: int | None
     rented_at: int | None
     activated_at: int | None
+    sms_synced: bool
     gone: bool
 
 
-_COLUMNS = "id, user_id, country, ccode, pnumber, service, sname, state, until, rented_at, activated_at, gone"
+_COLUMNS = "id, user_id, country, ccode, pnumber, service, sname, state, until, rented_at, activated_at, sms_synced, gone"
 
 
 def _row(row: aiosqlite.Row) -> UserOrder:
@@ -42,6 +44,7 @@ def _row(row: aiosqlite.Row) -> UserOrder:
         until=row["until"],
         rented_at=row["rented_at"],
         activated_at=row["activated_at"],
+        sms_synced=bool(row["sms_synced"]),
         gone=bool(row["gone"]),
     )
 
@@ -64,10 +67,11 @@ class OrdersRepo:
     ) -> None:
         now = int(time.time())
         await self._db.execute(
+            # A number rented through the bot has no SMS yet: every SMS it gets is new (sms_synced = 1).
             "INSERT INTO user_orders (id, user_id, country, ccode, pnumber, service, sname, state, until,"
-            " rented_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"
+            " rented_at, sms_synced, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 1, ?)"
             " ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, until = excluded.until,"
-            " gone = 0, updated_at = excluded.updated_at",
+            " rented_at = excluded.rented_at, gone = 0, updated_at = excluded.updated_at",
             (order_id, user_id, country, ccode, pnumber, service, sname, until, now, now),
         )
 
@@ -92,3 +96,41 @@ class OrdersRepo:
         await self._db.execute(
             "UPDATE user_orders SET activated_at = ?, updated_at = ? WHERE id = ?", (now, now, order_id)
         )
+
+    async def upsert_seen(self, user_id: int, order: Order) -> None:
+        """Store what `orders` said about one order (the poller's snapshot)."""
+        now = int(time.time())
+        await self._db.execute(
+            "INSERT INTO user_orders (id, user_id, country, ccode, pnumber, service, sname, state, until, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, country = excluded.country,"
+            " ccode = excluded.ccode, pnumber = excluded.pnumber, service = excluded.service,"
+            " sname = excluded.sname, state = excluded.state, until = excluded.until, gone = 0,"
+            " updated_at = excluded.updated_at",
+            (
+                order.id,
+                user_id,
+                order.cname,
+                order.ccode,
+                order.pnumber,
+                order.scode,
+                order.sname,
+                order.state,
+                order.until,
+                now,
+            ),
+        )
+
+    async def set_sms_synced(self, order_id: int) -> None:
+        await self._db.execute("UPDATE user_orders SET sms_synced = 1 WHERE id = ?", (order_id,))
+
+    async def mark_gone(self, order_ids: list[int]) -> None:
+        if order_ids:
+            await self._db.execute_many(
+                "UPDATE user_orders SET gone = 1, updated_at = ? WHERE id = ?",
+                [(int(time.time()), order_id) for order_id in order_ids],
+            )
+
+    async def count_live(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM user_orders WHERE gone = 0")
+        return int(row[0]) if row else 0

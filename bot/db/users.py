@@ -121,3 +121,13 @@ class UsersRepo:
     async def count_linked(self) -> int:
         row = await self._db.fetch_one("SELECT COUNT(*) FROM users WHERE api_key_enc IS NOT NULL")
         return int(row[0]) if row else 0
+
+    async def pollable(self) -> list[tuple[int, bytes]]:
+        """Users whose orders the poller watches: a working key, and a chat that accepts messages."""
+        rows = await self._db.fetch_all(
+            "SELECT id, api_key_enc FROM users WHERE api_key_enc IS NOT NULL AND key_invalid = 0 AND bot_blocked = 0"
+        )
+        return [(int(row["id"]), bytes(row["api_key_enc"])) for row in rows]
+
+    def decrypt_key(self, token: bytes) -> str:
+        return self._keybox.decrypt(token)

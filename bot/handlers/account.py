@@ -18,6 +18,7 @@ from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb
 from bot.db import UserRow, UsersRepo
 from bot.keyboards.common import back_button, home_button
 from bot.messages import upstream_error
+from bot.services.poller import SmsPoller
 from bot.smspva import ErrorKind, SmspvaClient, SmspvaError, SmspvaUnavailable
 from bot.texts import masked_key
 from bot.ui import show
@@ -68,7 +69,13 @@ async def _delete_quietly(bot: Bot, message: Message) -> None:
 
 
 async def link_key(
-    message: Message, bot: Bot, raw_key: str, user: UserRow, users: UsersRepo, smspva: SmspvaClient
+    message: Message,
+    bot: Bot,
+    raw_key: str,
+    user: UserRow,
+    users: UsersRepo,
+    smspva: SmspvaClient,
+    poller: SmsPoller,
 ) -> None:
     await _delete_quietly(bot, message)
     key = raw_key.strip()
@@ -92,6 +99,7 @@ async def link_key(
         await message.answer(text)
         return
     await users.set_api_key(user.id, key)
+    poller.poke(user.id)
     log.info("api key linked user_id=%s", user.id)
     builder = InlineKeyboardBuilder()
     builder.button(text="📱 " + _("Rent a number"), callback_data=MenuCb(action=MenuAction.RENT))
@@ -113,11 +121,12 @@ async def cmd_key(
     user: UserRow,
     users: UsersRepo,
     smspva: SmspvaClient,
+    poller: SmsPoller,
     state: FSMContext,
 ) -> None:
     if command.args:
         await state.clear()
-        await link_key(message, bot, command.args, user, users, smspva)
+        await link_key(message, bot, command.args, user, users, smspva, poller)
         return
     await state.set_state(KeyForm.waiting)
     text, _markup = key_screen(user)
@@ -126,10 +135,16 @@ async def cmd_key(
 
 @router.message(KeyForm.waiting, F.text, ~F.text.startswith("/"))
 async def on_key_pasted(
-    message: Message, bot: Bot, user: UserRow, users: UsersRepo, smspva: SmspvaClient, state: FSMContext
+    message: Message,
+    bot: Bot,
+    user: UserRow,
+    users: UsersRepo,
+    smspva: SmspvaClient,
+    poller: SmsPoller,
+    state: FSMContext,
 ) -> None:
     await state.clear()
-    await link_key(message, bot, message.text or "", user, users, smspva)
+    await link_key(message, bot, message.text or "", user, users, smspva, poller)
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.KEY))

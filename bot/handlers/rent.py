@@ -24,6 +24,7 @@ from bot.keyboards.common import home_button, only_home
 from bot.messages import SUPPORT_URL, upstream_error
 from bot.periods import Period
 from bot.services.catalog import Catalog
+from bot.services.poller import SmsPoller
 from bot.services.renting import CONFIRM_KIND, Renter, RentOutcome, RentPlan, RentStatus
 from bot.smspva import Country, ErrorKind, Service, SmspvaError, SmspvaUnavailable
 from bot.texts import code_html, country_name, escape, flag, local_datetime, money, number, phone
@@ -445,6 +446,9 @@ async def execute_rent(
     plan = RentPlan.from_payload(confirmation.payload)
     await show(query, _("⏳ Renting a {service} number…").format(service=escape(plan.service_name)))
     outcome = await renter.rent(confirmation, apikey)
+    if outcome.number is not None:
+        poller: SmsPoller = data["poller"]
+        poller.poke(user.id)  # a fresh rental: watch it closely from now on
     if isinstance(outcome.error, SmspvaError) and outcome.error.kind is ErrorKind.AUTH:
         await users.mark_key_invalid(user.id)
     await show(query, *result_screen(outcome, plan, user))

@@ -956,7 +956,7 @@ class FakeTelegram:
     async def wait_for(
         self,
         predicate: Callable[[], Any],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the helper's public signature
+        timeout: float = 5.0,
         interval: float = 0.02,
     ) -> Any:
         """Poll ``predicate`` (sync or async) until it returns something truthy and return that value."""
@@ -968,7 +968,7 @@ class FakeTelegram:
         contains: str | None = None,
         *,
         after: int = 0,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the helper's public signature
+        timeout: float = 5.0,
     ) -> BotMessage:
         """Wait for an undeleted bot message in the chat whose visible text contains ``contains``.
 
