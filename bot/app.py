@@ -29,6 +29,7 @@ from bot.middlewares import AccessMiddleware, UserMiddleware
 from bot.services.background import BackgroundTasks, every
 from bot.services.catalog import Catalog
 from bot.services.locks import UserLocks
+from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
 from bot.services.poller import SmsPoller
 from bot.services.renting import Renter
@@ -137,6 +138,7 @@ async def create_app(settings: Settings) -> App:
         outbox=outbox,
         sender=sender,
         poller=poller,
+        order_actions=OrderActions(smspva, confirmations, orders_repo),
         i18n=i18n,
     )
     for observer in (dp.message, dp.callback_query):

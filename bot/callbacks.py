@@ -91,6 +91,7 @@ class OrderAction(StrEnum):
     ADD_SERVICE = "s"
     ADD_SERVICE_PICK = "S"
     ADD_SERVICE_DAYS = "D"
+    ADD_SERVICE_CLEAR = "x"
     DELETE = "d"
     AUTO_PROLONG = "A"
     REFRESH = "r"

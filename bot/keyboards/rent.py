@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
@@ -19,8 +20,6 @@ SERVICES_PER_PAGE = 8
 
 
 def period_label(period: Period) -> str:
-    from aiogram.utils.i18n import ngettext
-
     if period.dtype == "week":
         return ngettext("{count} week", "{count} weeks", period.dcount).format(count=period.dcount)
     return ngettext("{count} month", "{count} months", period.dcount).format(count=period.dcount)
