@@ -21,6 +21,7 @@ from bot.crypto import KeyBox, load_secret_key
 from bot.db import Database, UsersRepo
 from bot.db.choices import ChoicesRepo
 from bot.db.confirmations import ConfirmationsRepo
+from bot.db.expiry import ExpiryRepo
 from bot.db.orders import OrdersRepo
 from bot.db.outbox import OutboxRepo
 from bot.handlers import get_routers
@@ -28,6 +29,7 @@ from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import AccessMiddleware, UserMiddleware
 from bot.services.background import BackgroundTasks, every
 from bot.services.catalog import Catalog
+from bot.services.expiry import ExpiryService
 from bot.services.locks import UserLocks
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
@@ -81,6 +83,11 @@ class App:
         await self.bot.session.close()
 
 
+async def _expiry_loop(expiry: ExpiryService, seconds: float) -> None:
+    await expiry.reconcile_interrupted()
+    await every(seconds, expiry.check_once, "expiry")
+
+
 async def create_app(settings: Settings) -> App:
     db = Database(settings.database_path)
     try:
@@ -122,6 +129,18 @@ async def create_app(settings: Settings) -> App:
         active_seconds=settings.poll_active_seconds,
         idle_seconds=settings.poll_idle_seconds,
     )
+    expiry_repo = ExpiryRepo(db)
+    expiry = ExpiryService(
+        smspva,
+        users,
+        orders_repo,
+        expiry_repo,
+        outbox,
+        sender,
+        catalog,
+        i18n,
+        warn_hours=settings.expiry_warn_hours,
+    )
     dp = Dispatcher(
         storage=MemoryStorage(),
         settings=settings,
@@ -138,6 +157,7 @@ async def create_app(settings: Settings) -> App:
         outbox=outbox,
         sender=sender,
         poller=poller,
+        auto_prolong_repo=expiry_repo,
         order_actions=OrderActions(smspva, confirmations, orders_repo),
         i18n=i18n,
     )
@@ -153,6 +173,7 @@ async def create_app(settings: Settings) -> App:
     background = BackgroundTasks()
     background.add("outbox", sender.run, stop=sender.stop)
     background.add("poller", poller.run, stop=poller.stop)
+    background.add("expiry", lambda: _expiry_loop(expiry, settings.expiry_check_seconds))
     background.add("watches", lambda: every(settings.watch_check_seconds, watches.check_once, "watches"))
 
     async def on_startup() -> None:

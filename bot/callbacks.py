@@ -94,6 +94,8 @@ class OrderAction(StrEnum):
     ADD_SERVICE_CLEAR = "x"
     DELETE = "d"
     AUTO_PROLONG = "A"
+    AUTO_PROLONG_SET = "B"
+    AUTO_PROLONG_OFF = "O"
     REFRESH = "r"
 
 

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     poll_active_seconds: float = Field(default=5.0, gt=0)
     poll_idle_seconds: float = Field(default=30.0, gt=0)
     watch_check_seconds: float = Field(default=60.0, gt=0)
+    expiry_check_seconds: float = Field(default=60.0, gt=0)
     allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     expiry_warn_hours: Annotated[tuple[int, ...], NoDecode] = (168, 24, 1)

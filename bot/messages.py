@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.order_actions import ActionOutcome, ActionStatus
 from bot.smspva import ErrorKind, RestoreErrorCode, SmspvaError, SmspvaUnavailable
 from bot.texts import escape
 
@@ -91,3 +92,26 @@ def upstream_error(error: SmspvaError | SmspvaUnavailable) -> str:
     return _("SMSPVA answered: «{msg}». Please check and try again, or write to SMSPVA support.").format(
         msg=escape(error.msg or "?")
     )
+
+
+def outcome_text(outcome: ActionOutcome, success: str) -> str:
+    if outcome.status is ActionStatus.DONE:
+        return success
+    if outcome.status is ActionStatus.DONE_AFTER_CHECK:
+        return (
+            _("SMSPVA answered unclearly, so I checked your orders: it went through. I did not retry.")
+            + "\n\n"
+            + success
+        )
+    if outcome.status is ActionStatus.NOT_DONE:
+        return _(
+            "SMSPVA did not give a clear answer. I checked your orders and nothing changed, so it did not go "
+            "through. I did not retry; you can try again."
+        )
+    if outcome.status is ActionStatus.UNCLEAR:
+        return _(
+            "SMSPVA did not give a clear answer and I could not check your orders either. I did not retry, so "
+            "you are never charged twice. Look at My numbers in a minute."
+        )
+    assert outcome.error is not None
+    return "❌ " + upstream_error(outcome.error)

@@ -101,4 +101,27 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (order_id, fingerprint)
     ) WITHOUT ROWID;
     """,
+    # 4: expiry — warnings sent (once per order and threshold), per-user thresholds switched off,
+    # the provider's prolong flag in the snapshot, and opt-in auto-prolong with its attempt record.
+    """
+    ALTER TABLE users ADD COLUMN warn_off TEXT NOT NULL DEFAULT '';   -- e.g. "168,1"
+    ALTER TABLE user_orders ADD COLUMN canprolong INTEGER;
+    CREATE TABLE expiry_notices (
+        order_id    INTEGER NOT NULL,
+        hours       INTEGER NOT NULL,                  -- threshold; 0 = the "expired" notice
+        until       INTEGER NOT NULL,                  -- the expiry it was about (a prolong starts anew)
+        sent_at     INTEGER NOT NULL,
+        PRIMARY KEY (order_id, hours, until)
+    ) WITHOUT ROWID;
+    CREATE TABLE auto_prolong (
+        order_id    INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users(id),
+        dtype       TEXT    NOT NULL,
+        dcount      INTEGER NOT NULL,
+        enabled     INTEGER NOT NULL DEFAULT 1,
+        attempt_until INTEGER,                         -- the expiry an attempt was made for
+        attempt_status TEXT,                           -- running, done, failed, unclear
+        updated_at  INTEGER NOT NULL
+    );
+    """,
 )

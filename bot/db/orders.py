@@ -26,9 +26,13 @@ class UserOrder:
     activated_at: int | None
     sms_synced: bool
     gone: bool
+    canprolong: bool | None = None
 
 
-_COLUMNS = "id, user_id, country, ccode, pnumber, service, sname, state, until, rented_at, activated_at, sms_synced, gone"
+_COLUMNS = (
+    "id, user_id, country, ccode, pnumber, service, sname, state, until, rented_at, activated_at, sms_synced,"
+    " gone, canprolong"
+)
 
 
 def _row(row: aiosqlite.Row) -> UserOrder:
@@ -46,6 +50,7 @@ def _row(row: aiosqlite.Row) -> UserOrder:
         activated_at=row["activated_at"],
         sms_synced=bool(row["sms_synced"]),
         gone=bool(row["gone"]),
+        canprolong=None if row["canprolong"] is None else bool(row["canprolong"]),
     )
 
 
@@ -101,12 +106,12 @@ class OrdersRepo:
         """Store what `orders` said about one order (the poller's snapshot)."""
         now = int(time.time())
         await self._db.execute(
-            "INSERT INTO user_orders (id, user_id, country, ccode, pnumber, service, sname, state, until, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO user_orders (id, user_id, country, ccode, pnumber, service, sname, state, until,"
+            " canprolong, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, country = excluded.country,"
             " ccode = excluded.ccode, pnumber = excluded.pnumber, service = excluded.service,"
-            " sname = excluded.sname, state = excluded.state, until = excluded.until, gone = 0,"
-            " updated_at = excluded.updated_at",
+            " sname = excluded.sname, state = excluded.state, until = excluded.until,"
+            " canprolong = excluded.canprolong, gone = 0, updated_at = excluded.updated_at",
             (
                 order.id,
                 user_id,
@@ -117,6 +122,7 @@ class OrdersRepo:
                 order.sname,
                 order.state,
                 order.until,
+                int(order.canprolong),
                 now,
             ),
         )
@@ -134,3 +140,18 @@ class OrdersRepo:
     async def count_live(self) -> int:
         row = await self._db.fetch_one("SELECT COUNT(*) FROM user_orders WHERE gone = 0")
         return int(row[0]) if row else 0
+
+    async def live_with_users(self) -> list[UserOrder]:
+        """Every live order of users whose key works and whose chat accepts messages (expiry checks)."""
+        rows = await self._db.fetch_all(
+            f"SELECT {', '.join('o.' + c.strip() for c in _COLUMNS.split(','))} FROM user_orders o"
+            " JOIN users u ON u.id = o.user_id"
+            " WHERE o.gone = 0 AND u.api_key_enc IS NOT NULL AND u.key_invalid = 0"
+        )
+        return [_row(row) for row in rows]
+
+    async def recently_gone(self, since: int) -> list[UserOrder]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM user_orders WHERE gone = 1 AND updated_at >= ?", (since,)
+        )
+        return [_row(row) for row in rows]

@@ -21,6 +21,7 @@ class UserRow:
     key_invalid: bool
     bot_blocked: bool
     other_sms: bool
+    warn_off: frozenset[int] = frozenset()
 
     @property
     def has_key(self) -> bool:
@@ -37,10 +38,11 @@ def _row_to_user(row: aiosqlite.Row) -> UserRow:
         key_invalid=bool(row["key_invalid"]),
         bot_blocked=bool(row["bot_blocked"]),
         other_sms=bool(row["other_sms"]),
+        warn_off=frozenset(int(part) for part in str(row["warn_off"] or "").split(",") if part),
     )
 
 
-_COLUMNS = "id, language, tg_language, timezone, api_key_last4, key_invalid, bot_blocked, other_sms"
+_COLUMNS = "id, language, tg_language, timezone, api_key_last4, key_invalid, bot_blocked, other_sms, warn_off"
 
 
 class UsersRepo:
@@ -78,6 +80,9 @@ class UsersRepo:
 
     async def set_timezone(self, user_id: int, timezone: str) -> None:
         await self._update(user_id, "timezone = ?", (timezone,))
+
+    async def set_warn_off(self, user_id: int, hours: frozenset[int]) -> None:
+        await self._update(user_id, "warn_off = ?", (",".join(str(h) for h in sorted(hours)),))
 
     async def set_other_sms(self, user_id: int, enabled: bool) -> None:
         await self._update(user_id, "other_sms = ?", (int(enabled),))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import account, confirm, errors, fallback, language, orders, rent, settings, start
+from bot.handlers import account, archive, confirm, errors, fallback, language, orders, rent, settings, start
 
 
 def _detached(router: Router) -> Router:
@@ -26,6 +26,7 @@ def get_routers() -> list[Router]:
         settings.router,
         rent.router,
         orders.router,
+        archive.router,
         confirm.router,
         fallback.router,
         errors.router,

@@ -15,22 +15,24 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuAction, MenuCb, OrderAction, OrderCb
 from bot.db import UserRow, UsersRepo
 from bot.db.confirmations import Confirmation, ConfirmationsRepo
+from bot.db.expiry import ExpiryRepo
 from bot.db.orders import OrdersRepo
 from bot.handlers.confirm import executor
 from bot.keyboards import orders as kb
 from bot.keyboards.common import only_home, page_slice
 from bot.keyboards.rent import period_label
-from bot.messages import need_key, upstream_error
+from bot.messages import need_key, outcome_text, upstream_error
 from bot.periods import ALL_PERIODS, MAX_RENT_DAYS, Period
 from bot.services.catalog import Catalog
-from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, ActionOutcome, ActionStatus, OrderActions
+from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, OrderActions
 from bot.services.poller import SmsPoller
 from bot.smspva import ErrorKind, Order, OrderState, Service, SmspvaClient, SmspvaError, SmspvaUnavailable
 from bot.texts import code_html, country_name, escape, extract_code, flag, local_datetime, money, phone
@@ -416,18 +418,6 @@ def allowed_prolong_periods(order: Order, now: float) -> list[Period]:
     return allowed
 
 
-async def order_price_day(catalog: Catalog, order: Order, period: Period) -> Decimal | None:
-    """Price per day of all the order's services for that period (None if one cannot be priced)."""
-    listing = await catalog.services(order.cname, period)
-    prices = {service.code: service.price_day for service in listing.services}
-    total = Decimal(0)
-    for code in [c for c in order.scode.split(",") if c]:
-        if code not in prices:
-            return None
-        total += prices[code]
-    return total
-
-
 @router.callback_query(OrderCb.filter(F.action == OrderAction.PROLONG))
 async def on_prolong(
     query: CallbackQuery,
@@ -457,7 +447,7 @@ async def on_prolong(
     totals: list[tuple[Period, Decimal | None]] = []
     for period in periods:
         try:
-            price = await order_price_day(catalog, order, period)
+            price = await catalog.order_price_day(order.cname, order.scode, period)
         except (SmspvaError, SmspvaUnavailable):
             price = None
         totals.append((period, price * period.days if price is not None else None))
@@ -478,7 +468,7 @@ async def prolong_preview(
     if period not in allowed_prolong_periods(order, time.time()):
         return _("This period would take the rental past the 90-day maximum. Choose a shorter one.")
     try:
-        price_day = await order_price_day(catalog, order, period)
+        price_day = await catalog.order_price_day(order.cname, order.scode, period)
     except (SmspvaError, SmspvaUnavailable) as error:
         return upstream_error(error)
     if price_day is None:
@@ -746,30 +736,103 @@ async def on_delete(
     await show(query, text, kb.confirm(token, OrderCb(action=OrderAction.CARD, order_id=order.id).pack()))
 
 
+# --- auto-prolong ----------------------------------------------------------------------------------
+
+AUTO_PERIODS = tuple(p for p in ALL_PERIODS if p.days <= 30)
+
+
+async def _auto_screen(
+    user: UserRow, order: Order, catalog: Catalog, expiry: ExpiryRepo
+) -> tuple[str, InlineKeyboardMarkup]:
+    entry = await expiry.auto(order.id)
+    number_html = code_html(phone(order.ccode, order.pnumber))
+    if entry is not None and entry.enabled:
+        period = Period.parse(entry.dtype, entry.dcount) or AUTO_PERIODS[0]
+        try:
+            price = await catalog.order_price_day(order.cname, order.scode, period)
+        except (SmspvaError, SmspvaUnavailable):
+            price = None
+        text = _(
+            "🔁 <b>Auto-prolong is on</b> for {number}: when prolonging opens (7 days before the end), I prolong "
+            "it by {period} once and tell you the price charged."
+        ).format(number=number_html, period=period_label(period))
+        if price is not None:
+            text += "\n" + _("Current price for that period: {total}").format(
+                total=money(price * period.days)
+            )
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text="⏹ " + _("Turn off"),
+                        callback_data=OrderCb(action=OrderAction.AUTO_PROLONG_OFF, order_id=order.id).pack(),
+                    )
+                ],
+                *kb.back_to_card(order.id).inline_keyboard,
+            ]
+        )
+        return text, markup
+    totals: list[tuple[Period, Decimal | None]] = []
+    for period in AUTO_PERIODS:
+        try:
+            price = await catalog.order_price_day(order.cname, order.scode, period)
+        except (SmspvaError, SmspvaUnavailable):
+            price = None
+        totals.append((period, price * period.days if price is not None else None))
+    text = _(
+        "🔁 <b>Auto-prolong</b> {number}\nChoose the period I should add automatically when prolonging opens "
+        "(7 days before the end). Prices shown are today's; the price charged is reported to you."
+    ).format(number=number_html)
+    builder = InlineKeyboardBuilder()
+    for period, total in totals:
+        builder.button(
+            text=period_label(period) + (f" · {money(total)}" if total is not None else ""),
+            callback_data=OrderCb(
+                action=OrderAction.AUTO_PROLONG_SET,
+                order_id=order.id,
+                dtype=period.dtype,
+                dcount=period.dcount,
+            ),
+        )
+    builder.adjust(2)
+    builder.attach(InlineKeyboardBuilder(markup=kb.back_to_card(order.id).inline_keyboard))
+    return text, builder.as_markup()
+
+
+@router.callback_query(
+    OrderCb.filter(
+        F.action.in_({OrderAction.AUTO_PROLONG, OrderAction.AUTO_PROLONG_SET, OrderAction.AUTO_PROLONG_OFF})
+    )
+)
+async def on_auto_prolong(
+    query: CallbackQuery,
+    callback_data: OrderCb,
+    user: UserRow,
+    users: UsersRepo,
+    smspva: SmspvaClient,
+    orders_repo: OrdersRepo,
+    catalog: Catalog,
+    auto_prolong_repo: ExpiryRepo,
+) -> None:
+    period = None
+    if callback_data.action == OrderAction.AUTO_PROLONG_SET:
+        period = Period.parse(callback_data.dtype, callback_data.dcount)
+        if period is None or period not in AUTO_PERIODS:
+            await query.answer(_("This period is not offered."), show_alert=True)
+            return
+    await query.answer()
+    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
+    if owned is None:
+        return
+    order = owned[1]
+    if period is not None:
+        await auto_prolong_repo.set_auto(order.id, user.id, period.dtype.value, period.dcount)
+    elif callback_data.action == OrderAction.AUTO_PROLONG_OFF:
+        await auto_prolong_repo.disable_auto(order.id, user.id)
+    await show(query, *(await _auto_screen(user, order, catalog, auto_prolong_repo)))
+
+
 # --- confirmations -------------------------------------------------------------------------------
-
-
-def outcome_text(outcome: ActionOutcome, success: str) -> str:
-    if outcome.status is ActionStatus.DONE:
-        return success
-    if outcome.status is ActionStatus.DONE_AFTER_CHECK:
-        return (
-            _("SMSPVA answered unclearly, so I checked your orders: it went through. I did not retry.")
-            + "\n\n"
-            + success
-        )
-    if outcome.status is ActionStatus.NOT_DONE:
-        return _(
-            "SMSPVA did not give a clear answer. I checked your orders and nothing changed, so it did not go "
-            "through. I did not retry; you can try again."
-        )
-    if outcome.status is ActionStatus.UNCLEAR:
-        return _(
-            "SMSPVA did not give a clear answer and I could not check your orders either. I did not retry, so "
-            "you are never charged twice. Look at My numbers in a minute."
-        )
-    assert outcome.error is not None
-    return "❌ " + upstream_error(outcome.error)
 
 
 @executor(PROLONG)

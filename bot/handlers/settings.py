@@ -11,9 +11,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb, TzCb, WatchCb
+from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb, TzCb, WarnCb, WatchCb
+from bot.config import Settings
 from bot.db import UserRow, UsersRepo
 from bot.db.choices import ChoicesRepo
 from bot.i18n import LANGUAGES
@@ -75,6 +77,9 @@ def settings_screen(user: UserRow) -> tuple[str, InlineKeyboardMarkup]:
     builder.button(
         text=("✅ " if user.other_sms else "❌ ") + _("Other-service SMS"),
         callback_data=SettingsCb(action=SettingsAction.OTHER_SMS),
+    )
+    builder.button(
+        text="⏰ " + _("Expiry warnings"), callback_data=SettingsCb(action=SettingsAction.WARNINGS)
     )
     builder.button(text="🔔 " + _("Watches"), callback_data=SettingsCb(action=SettingsAction.WATCHES))
     builder.adjust(2)
@@ -222,3 +227,44 @@ async def on_watch_cancel(
     removed = await choices.delete_watch(callback_data.watch_id, user.id)
     await query.answer(_("Stopped.") if removed else _("This watch was already gone."))
     await show(query, *(await watches_screen(user, choices)))
+
+
+def threshold_label(hours: int) -> str:
+    if hours % 24 == 0:
+        days = hours // 24
+        return ngettext("{count} day before", "{count} days before", days).format(count=days)
+    return ngettext("{count} hour before", "{count} hours before", hours).format(count=hours)
+
+
+def warnings_screen(user: UserRow, thresholds: tuple[int, ...]) -> tuple[str, InlineKeyboardMarkup]:
+    text = _(
+        "⏰ <b>Expiry warnings</b>\n\nI warn you before a rental ends, with a Prolong button, and once after it "
+        "ends, with Restore. Tap a threshold to switch it on or off."
+    )
+    builder = InlineKeyboardBuilder()
+    for hours in thresholds:
+        mark = "❌ " if hours in user.warn_off else "✅ "
+        builder.button(text=mark + threshold_label(hours), callback_data=WarnCb(hours=hours))
+    builder.adjust(1)
+    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
+    return text, builder.as_markup()
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.WARNINGS))
+async def on_warnings(query: CallbackQuery, user: UserRow, settings: Settings) -> None:
+    await query.answer()
+    await show(query, *warnings_screen(user, settings.expiry_warn_hours))
+
+
+@router.callback_query(WarnCb.filter())
+async def on_warning_toggle(
+    query: CallbackQuery, callback_data: WarnCb, user: UserRow, users: UsersRepo, settings: Settings
+) -> None:
+    if callback_data.hours not in settings.expiry_warn_hours:
+        await query.answer(_("This button is outdated."), show_alert=True)
+        return
+    off = set(user.warn_off) ^ {callback_data.hours}
+    await users.set_warn_off(user.id, frozenset(off))
+    await query.answer(_("Saved."))
+    refreshed = await users.get(user.id) or user
+    await show(query, *warnings_screen(refreshed, settings.expiry_warn_hours))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Generic, TypeVar
 
 from bot.periods import ALL_PERIODS, Period
@@ -88,6 +89,18 @@ class Catalog:
     async def service(self, country: str, code: str, period: Period | None = None) -> Service | None:
         catalog = await self.services(country, period)
         return next((s for s in catalog.services if s.code == code), None)
+
+    async def order_price_day(self, country: str, scode: str, period: Period) -> Decimal | None:
+        """Price per day of all an order's services ("opt16,opt29") for that period; None if one
+        of them is not listed."""
+        listing = await self.services(country, period)
+        prices = {service.code: service.price_day for service in listing.services}
+        total = Decimal(0)
+        for code in [c for c in scode.split(",") if c]:
+            if code not in prices:
+                return None
+            total += prices[code]
+        return total
 
     async def period_prices(self, country: str, code: str) -> dict[Period, Service | None]:
         """The service's entry for every offered period (prices differ: longer periods get discounts).
