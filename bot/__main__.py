@@ -14,7 +14,7 @@ from bot.db import DatabaseError
 from bot.logs import setup_logging
 
 
-def _config_error_line(error: ValidationError) -> str:
+def config_error_line(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         name = ".".join(str(part) for part in item["loc"]).upper() or "?"
@@ -35,7 +35,7 @@ def main() -> int:
     try:
         settings = Settings()  # values come from the environment
     except ValidationError as error:
-        print(_config_error_line(error), file=sys.stderr)
+        print(config_error_line(error), file=sys.stderr)
         return 2
     setup_logging(settings.log_level)
     try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -14,10 +16,12 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
 
 from bot.commands import set_commands
 from bot.config import Settings
-from bot.crypto import KeyBox, load_secret_key
+from bot.crypto import KeyBox, load_secret_keys
 from bot.db import Database, UsersRepo
 from bot.db.choices import ChoicesRepo
 from bot.db.confirmations import ConfirmationsRepo
@@ -37,6 +41,8 @@ from bot.services.poller import SmsPoller
 from bot.services.renting import Renter
 from bot.services.watches import WatchService
 from bot.smspva import SmspvaClient
+from bot.throttling import ThrottlingMiddleware
+from bot.web import HealthCheck, add_health_route, health_check, webhook_path
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +61,14 @@ class App:
     i18n: I18n
     poller: SmsPoller
     sender: OutboxSender
-    extras: dict[str, Any] = field(default_factory=dict)
+    health: HealthCheck
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def serve(self, *, handle_signals: bool = True) -> None:
-        """Check Telegram is reachable, then long-poll until stopped (SIGINT/SIGTERM or stop())."""
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.settings.webhook_url else "polling"
+
+    async def _check_telegram(self) -> str:
         try:
             me = await self.bot.get_me()
         except TelegramUnauthorizedError as error:
@@ -69,18 +79,83 @@ class App:
             ) from error
         except TelegramAPIError as error:
             raise StartupError(f"Telegram answered getMe with an error: {error.message}") from error
-        log.info("starting long polling bot=@%s", me.username)
+        return me.username or str(me.id)
+
+    async def serve(self, *, handle_signals: bool = True) -> None:
+        """Check Telegram is reachable, then serve updates until SIGINT/SIGTERM or stop()."""
+        username = await self._check_telegram()
+        if self.settings.webhook_url:
+            await self._serve_webhook(username, handle_signals)
+        else:
+            await self._serve_polling(username, handle_signals)
+
+    async def _serve_polling(self, username: str, handle_signals: bool) -> None:
+        log.info("starting long polling bot=@%s", username)
+        health_runner = None
+        if self.settings.health_port:
+            web_app = web.Application()
+            add_health_route(web_app, self.health)
+            health_runner = await _start_site(web_app, self.settings.webhook_host, self.settings.health_port)
         await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.dp.start_polling(
-            self.bot,
-            handle_signals=handle_signals,
-            allowed_updates=self.dp.resolve_used_update_types(),
+        try:
+            await self.dp.start_polling(
+                self.bot,
+                handle_signals=handle_signals,
+                allowed_updates=self.dp.resolve_used_update_types(),
+            )
+        finally:
+            if health_runner is not None:
+                await health_runner.cleanup()
+
+    async def _serve_webhook(self, username: str, handle_signals: bool) -> None:
+        assert self.settings.webhook_url
+        assert self.settings.webhook_secret
+        secret = self.settings.webhook_secret.get_secret_value()
+        web_app = web.Application()
+        SimpleRequestHandler(dispatcher=self.dp, bot=self.bot, secret_token=secret).register(
+            web_app, path=webhook_path(self.settings.webhook_url)
         )
+        add_health_route(web_app, self.health)
+        setup_application(web_app, self.dp, bot=self.bot)  # dispatcher startup/shutdown with the server
+        if handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, self._stop.set)
+        runner = await _start_site(web_app, self.settings.webhook_host, self.settings.webhook_port)
+        try:
+            await self.bot.set_webhook(
+                self.settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=self.dp.resolve_used_update_types(),
+            )
+            log.info("serving webhook bot=@%s port=%s", username, self.settings.webhook_port)
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+
+    async def stop(self) -> None:
+        """Stop serving (what SIGTERM does); in-flight work finishes or stays queued."""
+        if self.settings.webhook_url:
+            self._stop.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # polling had not started yet
+                await self.dp.stop_polling()
 
     async def close(self) -> None:
         await self.smspva.aclose()
         await self.db.close()
         await self.bot.session.close()
+
+
+async def _start_site(web_app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise StartupError(f"cannot listen on {host}:{port}: {error.strerror}") from error
+    return runner
 
 
 async def _expiry_loop(expiry: ExpiryService, seconds: float) -> None:
@@ -91,11 +166,12 @@ async def _expiry_loop(expiry: ExpiryService, seconds: float) -> None:
 async def create_app(settings: Settings) -> App:
     db = Database(settings.database_path)
     try:
-        secret = load_secret_key(
-            settings.secret_key.get_secret_value() if settings.secret_key else None,
-            settings.database_path.parent / "secret.key",
+        keybox = KeyBox(
+            *load_secret_keys(
+                settings.secret_key.get_secret_value() if settings.secret_key else None,
+                settings.database_path.parent / "secret.key",
+            )
         )
-        keybox = KeyBox(secret)
     except OSError as error:
         raise StartupError(f"cannot read or create the secret key file: {error}") from error
     await db.connect()
@@ -161,13 +237,25 @@ async def create_app(settings: Settings) -> App:
         order_actions=OrderActions(smspva, confirmations, orders_repo),
         i18n=i18n,
     )
+    throttling = ThrottlingMiddleware(settings.throttle_per_minute)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(UserMiddleware(users))
         observer.outer_middleware(LocaleMiddleware(i18n))
         observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
+        observer.outer_middleware(throttling)
     dp.include_routers(*get_routers())
+    lag_limit = max(60.0, 5 * settings.poll_idle_seconds)
+    mode = "webhook" if settings.webhook_url else "polling"
     app = App(
-        settings=settings, bot=bot, dp=dp, db=db, smspva=smspva, i18n=i18n, poller=poller, sender=sender
+        settings=settings,
+        bot=bot,
+        dp=dp,
+        db=db,
+        smspva=smspva,
+        i18n=i18n,
+        poller=poller,
+        sender=sender,
+        health=health_check(db, poller, outbox, lag_limit, mode),
     )
 
     background = BackgroundTasks()

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Telegram tokens look like "123456789:AA...": a numeric bot id, a colon, a URL-safe secret.
@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     expiry_warn_hours: Annotated[tuple[int, ...], NoDecode] = (168, 24, 1)
     log_level: str = "INFO"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, gt=0, lt=65536)
+    health_port: int | None = Field(default=None, gt=0, lt=65536)
+    throttle_per_minute: int = Field(default=40, gt=0)
 
     @field_validator("bot_token")
     @classmethod
@@ -74,6 +80,27 @@ class Settings(BaseSettings):
         if any(hour <= 0 for hour in value):
             raise ValueError("EXPIRY_WARN_HOURS must be positive whole hours, e.g. 168,24,1")
         return tuple(sorted(set(value), reverse=True))
+
+    @field_validator("webhook_url", "health_port", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's secret_token: 1-256 characters, A-Z a-z 0-9 _ -
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
+            raise ValueError("WEBHOOK_URL must be an http(s) URL")
+        return self
 
     @field_validator("log_level")
     @classmethod

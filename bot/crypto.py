@@ -46,16 +46,17 @@ class KeyBox:
         return self._fernet.rotate(token)
 
 
-def load_secret_key(configured: str | None, key_file: Path) -> bytes:
-    """Return SECRET_KEY if set, else the key stored in `key_file`, creating it (mode 0600) once."""
+def load_secret_keys(configured: str | None, key_file: Path) -> list[bytes]:
+    """SECRET_KEY's keys ("NEW,OLD" during a rotation: the first encrypts, all decrypt), else the
+    key stored in `key_file`, created (mode 0600) once."""
     if configured:
-        return configured.strip().encode("ascii")
+        return [part.strip().encode("ascii") for part in configured.split(",") if part.strip()]
     if key_file.exists():
-        return key_file.read_bytes().strip()
+        return [key_file.read_bytes().strip()]
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     # O_EXCL: two processes starting at once must not overwrite each other's key.
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(key + b"\n")
-    return key
+    return [key]

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.harness import BotRunner, ErrorCollector, make_settings
+from tests.harness import BotRunner, ErrorCollector, make_settings, webhook_overrides
 
 API_KEY = "demoKey1234567890abcdefABCDEF12"
 
@@ -46,6 +46,12 @@ def bot_overrides() -> dict[str, object]:
     return {}
 
 
+@pytest.fixture(params=["polling", "webhook"])
+def bot_mode(request: pytest.FixtureRequest) -> str:
+    """Every end-to-end test runs in both modes: long polling, and webhook delivery by the fake."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def runner(
     tmp_path: Path,
@@ -53,9 +59,11 @@ async def runner(
     smspva: FakeSmspva,
     error_logs: ErrorCollector,
     bot_overrides: dict[str, object],
+    bot_mode: str,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[BotRunner]:
-    settings = make_settings(tmp_path, tg, smspva, **bot_overrides)
+    mode_overrides = webhook_overrides() if bot_mode == "webhook" else {}
+    settings = make_settings(tmp_path, tg, smspva, **mode_overrides, **bot_overrides)
     bot_runner = BotRunner(settings, tg)
     await bot_runner.start()
     yield bot_runner

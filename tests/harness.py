@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,26 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, **overri
         "poll_active_seconds": 0.3,
         "poll_idle_seconds": 1.0,
         "log_level": "DEBUG",
+        "throttle_per_minute": 10_000,  # tests and benchmarks tap fast; throttling has its own test
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_overrides() -> dict[str, Any]:
+    port = free_port()
+    return {
+        "webhook_url": f"http://127.0.0.1:{port}/tg/webhook",
+        "webhook_secret": "test-secret_123",
+        "webhook_host": "127.0.0.1",
+        "webhook_port": port,
+    }
 
 
 class BotRunner:
@@ -52,12 +69,16 @@ class BotRunner:
         self.app: App | None = None
         self._task: asyncio.Task[None] | None = None
 
+    def _ready_marker(self) -> int:
+        method = "setWebhook" if self.settings.webhook_url else "getUpdates"
+        return len(self.tg.calls_of(method))
+
     async def start(self) -> App:
-        polls_before = len(self.tg.calls_of("getUpdates"))
+        before = self._ready_marker()
         self.app = await create_app(self.settings)
         self._task = asyncio.create_task(self.app.serve(handle_signals=False))
         await self.tg.wait_for(
-            lambda: len(self.tg.calls_of("getUpdates")) > polls_before or (self._task and self._task.done()),
+            lambda: self._ready_marker() > before or (self._task and self._task.done()),
             timeout=10,
         )
         if self._task.done():
@@ -68,8 +89,7 @@ class BotRunner:
         if self.app is None or self._task is None:
             return
         if not self._task.done():
-            with contextlib.suppress(RuntimeError):  # polling had not started yet
-                await self.app.dp.stop_polling()
+            await self.app.stop()
         await asyncio.wait_for(self._task, timeout=15)
         await self.app.close()
         self.app = None

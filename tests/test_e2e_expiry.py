@@ -212,7 +212,18 @@ async def test_auto_prolong_charges_once_across_a_restart(
     await tg.wait_for(lambda: smspva.calls_of("prolong"), timeout=10)
     await runner.stop()
     await runner.start()
-    report = await tg.wait_message(alice.id, "Auto-prolong", after=enabled.message_id, timeout=15)
+    assert runner.app is not None
+    db = runner.app.db
+
+    async def debug() -> str:
+        rows = await db.fetch_all("SELECT * FROM auto_prolong")
+        out = await db.fetch_all("SELECT kind, sent_at, failed, error FROM outbox")
+        return str([dict(r) for r in rows]) + str([dict(r) for r in out])
+
+    try:
+        report = await tg.wait_message(alice.id, "Auto-prolong", after=enabled.message_id, timeout=15)
+    except AssertionError:
+        raise AssertionError(await debug()) from None
     assert "prolonged" in report.text
     await asyncio.sleep(1.5)
     assert len(smspva.calls_of("prolong")) == 1

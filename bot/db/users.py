@@ -136,3 +136,10 @@ class UsersRepo:
 
     def decrypt_key(self, token: bytes) -> str:
         return self._keybox.decrypt(token)
+
+    async def reencrypt_keys(self) -> int:
+        """Re-encrypt every stored key with the primary SECRET_KEY (after adding a new one)."""
+        rows = await self._db.fetch_all("SELECT id, api_key_enc FROM users WHERE api_key_enc IS NOT NULL")
+        updates = [(self._keybox.rotate(bytes(row["api_key_enc"])), int(row["id"])) for row in rows]
+        await self._db.execute_many("UPDATE users SET api_key_enc = ? WHERE id = ?", updates)
+        return len(updates)

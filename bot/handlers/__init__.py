@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import account, archive, confirm, errors, fallback, language, orders, rent, settings, start
+from bot.handlers import (
+    account,
+    admin,
+    archive,
+    confirm,
+    errors,
+    fallback,
+    language,
+    orders,
+    rent,
+    settings,
+    start,
+)
 
 
 def _detached(router: Router) -> Router:
@@ -21,6 +33,7 @@ def get_routers() -> list[Router]:
     # fallback catches everything unhandled, so it goes after every screen; errors goes last.
     routers = [
         start.router,
+        admin.router,
         account.router,
         language.router,
         settings.router,

@@ -135,8 +135,12 @@ class ExpiryService:
         self._i18n = i18n
         self._warn_hours = warn_hours
 
-    async def _queue(self, user: UserRow, kind: str, text: str, markup: dict[str, Any] | None) -> None:
-        await self._outbox.enqueue(NewMessage(user_id=user.id, kind=kind, text=text, markup=markup))
+    async def _queue(
+        self, user: UserRow, kind: str, text: str, markup: dict[str, Any] | None, dedup_key: str | None = None
+    ) -> None:
+        await self._outbox.enqueue(
+            NewMessage(user_id=user.id, kind=kind, text=text, markup=markup, dedup_key=dedup_key)
+        )
         self._sender.wake()
 
     async def check_once(self) -> None:
@@ -209,27 +213,29 @@ class ExpiryService:
             price_day = None  # the report says "price unknown"; the prolong itself does not need it
         total = price_day * period.days if price_day is not None else None
         log.info("auto-prolong user_id=%s order_id=%s", user.id, order.id)
+        # Reports carry a dedup key per (order, expiry) and are queued *before* the attempt is marked
+        # finished: a stop in between leaves it `running`, the restart reconciles and re-queues the
+        # same report, which the outbox ignores. No report is lost, none is sent twice.
         try:
             await self._client.prolong(apikey, order_id=order.id, dtype=period.dtype, dcount=period.dcount)
         except SmspvaError as error:
+            await self._report_failure(user, order, upstream_error(error), order.until)
             await self._expiry.finish_attempt(order.id, "failed")
-            await self._report_failure(user, order, upstream_error(error))
             return
         except SmspvaUnavailable as error:
             after = await self._find(apikey, order.id) if error.request_sent else None
             if after is not None and after.until > order.until:
+                await self._report_done(user, order, period, total, after.until, order.until)
                 await self._expiry.finish_attempt(order.id, "done")
-                await self._report_done(user, order, period, total, after.until)
             else:
-                status = "unclear" if error.request_sent else "failed"
-                await self._expiry.finish_attempt(order.id, status)
-                await self._report_failure(user, order, None)
+                await self._report_failure(user, order, None, order.until)
+                await self._expiry.finish_attempt(order.id, "unclear" if error.request_sent else "failed")
             return
-        await self._expiry.finish_attempt(order.id, "done")
         after = await self._find(apikey, order.id)
         if after is not None:
             await self._orders.upsert_seen(user.id, after)
-        await self._report_done(user, order, period, total, after.until if after else None)
+        await self._report_done(user, order, period, total, after.until if after else None, order.until)
+        await self._expiry.finish_attempt(order.id, "done")
 
     async def _find(self, apikey: str, order_id: int) -> Order | None:
         try:
@@ -238,7 +244,13 @@ class ExpiryService:
             return None
 
     async def _report_done(
-        self, user: UserRow, order: UserOrder, period: Period, total: Decimal | None, new_until: int | None
+        self,
+        user: UserRow,
+        order: UserOrder,
+        period: Period,
+        total: Decimal | None,
+        new_until: int | None,
+        attempt_until: int,
     ) -> None:
         with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
             lines = [
@@ -254,9 +266,11 @@ class ExpiryService:
             if new_until:
                 lines.append(_("New end date: {date}").format(date=local_datetime(new_until, user.timezone)))
             text = "\n".join(lines)
-        await self._queue(user, "auto_prolong", text, None)
+        await self._queue(user, "auto_prolong", text, None, f"auto:{order.id}:{attempt_until}")
 
-    async def _report_failure(self, user: UserRow, order: UserOrder, reason: str | None) -> None:
+    async def _report_failure(
+        self, user: UserRow, order: UserOrder, reason: str | None, attempt_until: int
+    ) -> None:
         with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
             text = _(
                 "⚠️ Auto-prolong of {number} ({service}) did not go through. I will not retry it on my own: "
@@ -277,7 +291,7 @@ class ExpiryService:
                     ]
                 ]
             )
-        await self._queue(user, "auto_prolong", text, markup)
+        await self._queue(user, "auto_prolong", text, markup, f"auto-failed:{order.id}:{attempt_until}")
 
     async def reconcile_interrupted(self) -> None:
         """At start: attempts left `running` by a crash are checked against `orders`, never resent."""
@@ -290,10 +304,10 @@ class ExpiryService:
                 continue
             after = await self._find(apikey, auto.order_id)
             if after is not None and after.until > auto.attempt_until:
-                await self._expiry.finish_attempt(auto.order_id, "done")
                 await self._orders.upsert_seen(user.id, after)
                 period = Period(PeriodType(auto.dtype), auto.dcount)
-                await self._report_done(user, order, period, None, after.until)
+                await self._report_done(user, order, period, None, after.until, auto.attempt_until)
+                await self._expiry.finish_attempt(auto.order_id, "done")
             else:
+                await self._report_failure(user, order, None, auto.attempt_until)
                 await self._expiry.finish_attempt(auto.order_id, "unclear")
-                await self._report_failure(user, order, None)

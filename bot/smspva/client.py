@@ -37,6 +37,7 @@ import math
 import random
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -101,6 +102,26 @@ class _Lane:
     users: int = 0  # holders + waiters
 
 
+class CallStats:
+    """Upstream health for operators: calls and failures (transport, 5xx, bad JSON) per minute
+    over the last hour; a refusal (status 0) is an answer, not a failure."""
+
+    def __init__(self, minutes: int = 60) -> None:
+        self._buckets: deque[list[int]] = deque(maxlen=minutes)  # [minute, calls, failures]
+
+    def record(self, ok: bool) -> None:
+        minute = int(time.monotonic() // 60)
+        if not self._buckets or self._buckets[-1][0] != minute:
+            self._buckets.append([minute, 0, 0])
+        self._buckets[-1][1] += 1
+        self._buckets[-1][2] += 0 if ok else 1
+
+    def last_hour(self) -> tuple[int, int]:
+        now = int(time.monotonic() // 60)
+        recent = [b for b in self._buckets if now - b[0] < 60]
+        return sum(b[1] for b in recent), sum(b[2] for b in recent)
+
+
 class SmspvaClient:
     """One instance per process, shared by every user; cheap to call concurrently."""
 
@@ -129,6 +150,7 @@ class SmspvaClient:
         self._backoff = backoff
         self._lanes: dict[str | None, _Lane] = {}
         self._catalog_slots = asyncio.Semaphore(max(1, catalog_concurrency))
+        self.stats = CallStats()
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=_CONNECT_TIMEOUT),
             headers={"User-Agent": _user_agent(), "Accept": "application/json"},
@@ -331,6 +353,7 @@ class SmspvaClient:
                 outcome = "cancelled"
                 raise
             finally:
+                self.stats.record(outcome == "ok" or outcome.startswith("refused"))
                 _log.debug(
                     "smspva call method=%s attempt=%d wait_ms=%d duration_ms=%d outcome=%s",
                     method,

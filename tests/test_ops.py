@@ -1,0 +1,147 @@
+"""Operations: webhook secret, /healthz, throttling, /stats, key rotation, secrets kept out of logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import API_KEY
+from tests.fakes.smspva import FakeSmspva
+from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.flows import link_key
+from tests.harness import TOKEN, BotRunner, free_port, make_settings, webhook_overrides
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _get_json(url: str) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, json.loads(await response.text())
+
+
+@pytest.mark.parametrize("bot_mode", ["webhook"])
+async def test_webhook_rejects_a_wrong_secret_and_serves_healthz(runner: BotRunner, tg: FakeTelegram) -> None:
+    settings = runner.settings
+    assert settings.webhook_url
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            settings.webhook_url,
+            json={
+                "update_id": 1,
+                "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}},
+            },
+            headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+        ) as response,
+    ):
+        assert response.status == 401
+    status, body = await _get_json(f"http://127.0.0.1:{settings.webhook_port}/healthz")
+    assert status == 200
+    assert body["database"] is True
+    assert body["mode"] == "webhook"
+    assert "poller_lag_seconds" in body
+    assert tg.webhook_url == settings.webhook_url
+
+
+HEALTH_PORT = free_port()
+
+
+@pytest.mark.parametrize("bot_mode", ["polling"])
+@pytest.mark.parametrize("bot_overrides", [{"health_port": HEALTH_PORT, "webhook_host": "127.0.0.1"}])
+async def test_polling_mode_healthz_on_health_port(runner: BotRunner) -> None:
+    status, body = await _get_json(f"http://127.0.0.1:{HEALTH_PORT}/healthz")
+    assert status == 200
+    assert body["status"] == "ok"
+    assert body["mode"] == "polling"
+    assert body["outbox_backlog"] == 0
+
+
+@pytest.mark.parametrize("bot_overrides", [{"throttle_per_minute": 5}])
+async def test_a_flooding_user_is_slowed_others_are_not(
+    runner: BotRunner, tg: FakeTelegram, alice: FakeUser, boris: FakeUser
+) -> None:
+    for _ in range(15):
+        tg.send_text(alice, "/help")
+    await tg.wait_message(alice.id, "going a bit fast", timeout=10)
+    await asyncio.sleep(0.5)
+    helps = [m for m in tg.messages(alice.id) if "FAQ" in m.text or "Help" in m.text]
+    notices = [m for m in tg.messages(alice.id) if "going a bit fast" in m.text]
+    assert len(helps) == 5
+    assert len(notices) == 1
+    tg.send_text(boris, "/start")
+    await tg.wait_message(boris.id, "SMS", timeout=5)
+
+
+@pytest.mark.parametrize("bot_overrides", [{"admin_ids": "1001"}])
+async def test_stats_for_admins_only(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, boris: FakeUser
+) -> None:
+    smspva.add_account(API_KEY)
+    smspva.add_order(API_KEY, state=1, days_left=10)
+    await link_key(tg, alice, API_KEY)
+    await asyncio.sleep(1)
+    tg.send_text(alice, "/stats")
+    stats = await tg.wait_message(alice.id, "Stats")
+    for fragment in ("Users: ", "Linked keys: 1", "Active orders: 1", "Outbox backlog: 0", "SMSPVA calls"):
+        assert fragment in stats.text
+    tg.send_text(boris, "/stats")
+    await tg.wait_message(boris.id, "Не понял")
+
+
+async def test_secret_key_rotation_keeps_keys_readable(
+    tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    smspva.add_account(API_KEY)
+    first = BotRunner(make_settings(tmp_path, tg, smspva, secret_key=old), tg)
+    await first.start()
+    await link_key(tg, alice, API_KEY)
+    await first.stop()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        "SECRET_KEY": f"{new},{old}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.rotate_keys"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "re-encrypted 1" in result.stdout
+    second = BotRunner(make_settings(tmp_path, tg, smspva, secret_key=new), tg)
+    app = await second.start()
+    try:
+        assert await app.dp["users"].api_key(alice.id) == API_KEY
+    finally:
+        await second.stop()
+
+
+def test_webhook_mode_requires_a_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK", "BOT_TOKEN"))}
+    env.update(
+        {"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://example.org/hook", "DATABASE_PATH": str(tmp_path / "d")}
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "WEBHOOK_SECRET" in result.stderr
+
+
+def test_webhook_overrides_are_valid() -> None:
+    assert webhook_overrides()["webhook_url"].startswith("http://127.0.0.1:")
