@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.config import Settings
 from tests.fakes.telegram import ApiCall, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,23 +32,9 @@ RESULTS_DIR = ROOT / "bench" / "results"
 TOKEN = "123456:TEST-token"  # the Telegram fake's default token
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# Every variable of .env.example: a child bot gets exactly what the benchmark sets, nothing inherited.
-BOT_ENV_NAMES = (
-    "BOT_TOKEN",
-    "TELEGRAM_API_URL",
-    "SMSPVA_API_URL",
-    "SMSPVA_MIN_INTERVAL_SECONDS",
-    "SMSPVA_TIMEOUT_SECONDS",
-    "DATABASE_PATH",
-    "SECRET_KEY",
-    "POLL_ACTIVE_SECONDS",
-    "POLL_IDLE_SECONDS",
-    "WATCH_CHECK_SECONDS",
-    "ALLOWED_USER_IDS",
-    "ADMIN_IDS",
-    "EXPIRY_WARN_HOURS",
-    "LOG_LEVEL",
-)
+# Every setting of the bot (its env var is the field name upper-cased): a child bot gets exactly what the
+# benchmark sets, nothing inherited from the calling shell.
+BOT_ENV_NAMES = frozenset(name.upper() for name in Settings.model_fields)
 
 
 # --------------------------------------------------------------------------------------------- numbers
@@ -317,14 +304,14 @@ async def seed_users(database_path: Path, entries: Sequence[tuple[int, str]], la
 
     The secret key is generated into secret.key beside the database, where the bot will find it.
     """
-    from bot.crypto import KeyBox, load_secret_key
+    from bot.crypto import KeyBox, load_secret_keys
     from bot.db import Database, UsersRepo
 
     began = time.monotonic()
     db = Database(database_path)
     await db.connect()
     try:
-        keybox = KeyBox(load_secret_key(None, database_path.parent / "secret.key"))
+        keybox = KeyBox(*load_secret_keys(None, database_path.parent / "secret.key"))
         users = UsersRepo(db, keybox)
         for user_id, apikey in entries:
             await users.get_or_create(user_id, language)

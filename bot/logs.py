@@ -9,6 +9,16 @@ from bot.smspva.redact import install_redaction
 
 _FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
 
+# Libraries that log what we must never log: httpx/httpcore print request URLs (the SMSPVA key
+# travels in the query string); aiosqlite prints every statement with its parameters (SMS texts,
+# phone numbers) at DEBUG. They stay at WARNING whatever LOG_LEVEL says.
+_CHATTY_LIBRARIES = ("httpx", "httpcore", "aiosqlite")
+
+
+def tame_libraries(level: int) -> None:
+    for name in _CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, level))
+
 
 def setup_logging(level: str) -> None:
     """Configure the root logger for the process (stderr, key=value lines)."""
@@ -19,8 +29,5 @@ def setup_logging(level: str) -> None:
     handler.setFormatter(logging.Formatter(_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
-    # httpx logs every request URL at INFO, and SMSPVA keys travel in the URL: the filter
-    # rewrites those lines, and we keep httpx at WARNING anyway to spare the log.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("httpcore").setLevel(max(logging.WARNING, root.level))
-    install_redaction()
+    tame_libraries(root.level)
+    install_redaction()  # and the key is still rewritten to apikey=*** should a URL get through

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.logs import tame_libraries
+from bot.smspva import install_redaction
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.harness import BotRunner, ErrorCollector, make_settings, webhook_overrides
+from tests.harness import BotRunner, ErrorCollector, make_settings, secrets_in_logs, webhook_overrides
 
 API_KEY = "demoKey1234567890abcdefABCDEF12"
 
@@ -33,11 +35,18 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 def error_logs() -> Iterator[ErrorCollector]:
+    """Every log record of the test, at DEBUG, with the production redaction filter in place."""
     collector = ErrorCollector()
     root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    tame_libraries(logging.DEBUG)  # exactly what setup_logging does in production
     root.addHandler(collector)
+    flt = install_redaction()
+    collector.addFilter(flt)
     yield collector
     root.removeHandler(collector)
+    root.setLevel(level)
 
 
 @pytest.fixture
@@ -71,6 +80,8 @@ async def runner(
     if request.node.get_closest_marker("allow_error_logs") is None:
         messages = [f"{r.name}: {r.getMessage()}" for r in error_logs.records]
         assert not messages, f"the bot logged errors: {messages}"
+    leaked = secrets_in_logs(error_logs.all, smspva)
+    assert not leaked, f"secrets reached the logs: {leaked}"
 
 
 @pytest.fixture

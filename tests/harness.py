@@ -17,14 +17,36 @@ TOKEN = "123456:TEST-token"
 
 
 class ErrorCollector(logging.Handler):
-    """Collects every ERROR record (aiogram's handler-exception logs and our errors router alike)."""
+    """Collects every record from DEBUG up: ERRORs fail the test (aiogram's handler-exception logs
+    and our errors router alike), and all of them are searched for secrets."""
 
     def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
+        super().__init__(level=logging.DEBUG)
+        self.all: list[str] = []
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if record.name.startswith("tests."):
+            return  # the fakes' own logs are test code, not the bot's output
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        self.all.append(f"{record.name}: {text}")
+        if record.levelno >= logging.ERROR:
+            self.records.append(record)
+
+
+def secrets_in_logs(lines: list[str], smspva: FakeSmspva) -> list[str]:
+    """API keys, SMS texts and full phone numbers the fake handed out, found in any log line."""
+    keys = {call.params["apikey"] for call in smspva.calls if call.params.get("apikey")}
+    orders = list(smspva.orders.values()) + [item.order for item in smspva.history.values()]
+    numbers: set[str] = set()
+    texts: set[str] = set()
+    for order in orders:
+        numbers.add(order.pnumber)
+        texts.update(sms.text for sms in [*order.sms, *order.other_sms])
+    needles = {n for n in keys | numbers | texts if len(n) >= 6}
+    return sorted({needle for needle in needles for line in lines if needle in line})
 
 
 def make_settings(tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, **overrides: Any) -> Settings:

@@ -32,14 +32,14 @@ class Database:
     async def connect(self) -> None:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(self.path, timeout=5.0)
+        self._conn = conn  # from here on, close() releases its thread whatever fails
         try:
-            conn = await aiosqlite.connect(self.path, timeout=5.0)
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
-            self._conn = conn
             await self._check_integrity()
             await self._migrate()
         except sqlite3.DatabaseError as error:
