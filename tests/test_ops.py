@@ -112,7 +112,8 @@ async def test_secret_key_rotation_keeps_keys_readable(
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
         "SECRET_KEY": f"{new},{old}",
     }
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot.rotate_keys"],
         cwd=ROOT,
         env=env,
