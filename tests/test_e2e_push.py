@@ -18,11 +18,19 @@ def sms_messages(tg: FakeTelegram, user: FakeUser, contains: str = "") -> list[B
 
 
 async def linked_with_order(
-    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, user: FakeUser, *, state: int = 1
+    runner: BotRunner,
+    tg: FakeTelegram,
+    smspva: FakeSmspva,
+    user: FakeUser,
+    *,
+    state: int = 1,
+    old_sms: str | None = None,
 ) -> int:
     """A user with a linked key and one order the poller has already taken a baseline of."""
     smspva.add_account(API_KEY, balance=100)
     order = smspva.add_order(API_KEY, service="opt16", state=state, days_left=20)
+    if old_sms is not None:
+        smspva.inject_sms(order.id, old_sms, "OLD")
     await link_key(tg, user, API_KEY)
     assert runner.app is not None
     db = runner.app.db
@@ -38,20 +46,9 @@ async def linked_with_order(
 async def test_existing_sms_are_not_pushed_and_ten_new_ones_each_once(
     runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
 ) -> None:
-    smspva.add_account(API_KEY)
-    order = smspva.add_order(API_KEY, service="opt16", state=1, days_left=20)
-    smspva.inject_sms(order.id, "Old code 111111", "OLD")
-    await link_key(tg, alice, API_KEY)
-    assert runner.app is not None
-    db = runner.app.db
-
-    async def synced() -> bool:
-        row = await db.fetch_one("SELECT sms_synced FROM user_orders WHERE id = ?", (order.id,))
-        return bool(row and row["sms_synced"])
-
-    await tg.wait_for(synced, timeout=10)
+    order_id = await linked_with_order(runner, tg, smspva, alice, old_sms="Old code 111111")
     for n in range(10):
-        smspva.inject_sms(order.id, f"Your Instagram code is {100000 + n}", "Instagram")
+        smspva.inject_sms(order_id, f"Your Instagram code is {100000 + n}", "Instagram")
         await asyncio.sleep(0.05)
     await tg.wait_for(lambda: len(sms_messages(tg, alice)) >= 10, timeout=20)
     await asyncio.sleep(1.0)  # a few more polls: nothing is sent twice
