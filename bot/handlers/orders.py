@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -115,6 +116,35 @@ async def _owned_order(
         )
         return None
     return apikey, order
+
+
+class OwnedOrderMiddleware(BaseMiddleware):
+    """For every order button (but the list): re-read the user's orders with their own key and
+    hand the handler `order` and `apikey` only if the id is among them. Callback data is never
+    trusted; a forged or stale id is refused here, before any handler can act on it."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        callback_data = data.get("callback_data")
+        if not isinstance(callback_data, OrderCb) or callback_data.action in LIST_ACTIONS:
+            return await handler(event, data)
+        assert isinstance(event, CallbackQuery)
+        owned = await _owned_order(
+            event, callback_data.order_id, data["user"], data["users"], data["smspva"], data["orders_repo"]
+        )
+        if owned is None:
+            await event.answer()
+            return None
+        data["apikey"], data["order"] = owned
+        return await handler(event, data)
+
+
+LIST_ACTIONS = frozenset({OrderAction.LIST, OrderAction.REFRESH})
+router.callback_query.middleware(OwnedOrderMiddleware())
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -264,18 +294,14 @@ async def on_card(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    orders_repo: OrdersRepo,
+    order: Order,
     catalog: Catalog,
     state: FSMContext,
     **data: Any,
 ) -> None:
     await state.clear()
     await query.answer()
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is not None:
-        await show_card(query, owned[1], user, catalog, data)
+    await show_card(query, order, user, catalog, data)
 
 
 # --- activate ------------------------------------------------------------------------------------
@@ -286,16 +312,13 @@ async def on_activate(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
+    order: Order,
+    apikey: str,
     smspva: SmspvaClient,
     orders_repo: OrdersRepo,
     poller: SmsPoller,
 ) -> None:
     await query.answer(_("⏳ Working on it…"))
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is None:
-        return
-    apikey, order = owned
     back = kb.back_to_card(order.id)
     if order.state == OrderState.ACTIVE:
         await show(query, _("The number is already online: you can send the SMS now."), back)
@@ -367,15 +390,11 @@ async def on_sms(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
+    order: Order,
+    apikey: str,
     smspva: SmspvaClient,
-    orders_repo: OrdersRepo,
 ) -> None:
     await query.answer()
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is None:
-        return
-    apikey, order = owned
     back = kb.back_to_card(order.id)
     try:
         batch = await smspva.sms(apikey, order.id)
@@ -423,16 +442,10 @@ async def on_prolong(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    orders_repo: OrdersRepo,
+    order: Order,
     catalog: Catalog,
 ) -> None:
     await query.answer()
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is None:
-        return
-    _apikey, order = owned
     back = kb.back_to_card(order.id)
     now = time.time()
     if order.until - now >= PROLONG_WINDOW_DAYS * 86400 or not order.canprolong:
@@ -505,9 +518,7 @@ async def on_prolong_period(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    orders_repo: OrdersRepo,
+    order: Order,
     catalog: Catalog,
     confirmations: ConfirmationsRepo,
 ) -> None:
@@ -516,12 +527,9 @@ async def on_prolong_period(
         await query.answer(_("This period is not offered (at most 90 days)."), show_alert=True)
         return
     await query.answer()
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is None:
-        return
-    screen = await prolong_preview(user, owned[1], period, catalog, confirmations)
+    screen = await prolong_preview(user, order, period, catalog, confirmations)
     if isinstance(screen, str):
-        await show(query, screen, kb.back_to_card(owned[1].id))
+        await show(query, screen, kb.back_to_card(order.id))
     else:
         await show(query, *screen)
 
@@ -565,18 +573,14 @@ async def on_add_service(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    orders_repo: OrdersRepo,
+    order: Order,
     catalog: Catalog,
     state: FSMContext,
 ) -> None:
     await query.answer()
     if callback_data.action == OrderAction.ADD_SERVICE_CLEAR:
         await state.update_data(query="")
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is not None:
-        await render_add_service(query, owned[1], catalog, state, callback_data.page)
+    await render_add_service(query, order, catalog, state, callback_data.page)
 
 
 @router.message(OrderForm.add_service, F.text, ~F.text.startswith("/"))
@@ -614,17 +618,11 @@ async def on_add_service_pick(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    orders_repo: OrdersRepo,
+    order: Order,
     catalog: Catalog,
     state: FSMContext,
 ) -> None:
     await query.answer()
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is None:
-        return
-    order = owned[1]
     await state.set_state(None)
     try:
         service = await _service_of(catalog, order, callback_data.service)
@@ -647,9 +645,7 @@ async def on_add_service_days(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    orders_repo: OrdersRepo,
+    order: Order,
     catalog: Catalog,
     confirmations: ConfirmationsRepo,
 ) -> None:
@@ -658,10 +654,6 @@ async def on_add_service_days(
         await query.answer(_("This period is not offered."), show_alert=True)
         return
     await query.answer()
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is None:
-        return
-    order = owned[1]
     try:
         service = await _service_of(catalog, order, callback_data.service)
     except (SmspvaError, SmspvaUnavailable) as error:
@@ -706,16 +698,10 @@ async def on_delete(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    orders_repo: OrdersRepo,
+    order: Order,
     confirmations: ConfirmationsRepo,
 ) -> None:
     await query.answer()
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is None:
-        return
-    order = owned[1]
     token = await confirmations.issue(
         user.id, DELETE, {"order_id": order.id, "number": phone(order.ccode, order.pnumber)}
     )
@@ -808,9 +794,7 @@ async def on_auto_prolong(
     query: CallbackQuery,
     callback_data: OrderCb,
     user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    orders_repo: OrdersRepo,
+    order: Order,
     catalog: Catalog,
     auto_prolong_repo: ExpiryRepo,
 ) -> None:
@@ -821,10 +805,6 @@ async def on_auto_prolong(
             await query.answer(_("This period is not offered."), show_alert=True)
             return
     await query.answer()
-    owned = await _owned_order(query, callback_data.order_id, user, users, smspva, orders_repo)
-    if owned is None:
-        return
-    order = owned[1]
     if period is not None:
         await auto_prolong_repo.set_auto(order.id, user.id, period.dtype.value, period.dcount)
     elif callback_data.action == OrderAction.AUTO_PROLONG_OFF:
