@@ -457,13 +457,7 @@ async def on_prolong(
             query, _("This number already reaches the 90-day maximum: it cannot be prolonged further."), back
         )
         return
-    totals: list[tuple[Period, Decimal | None]] = []
-    for period in periods:
-        try:
-            price = await catalog.order_price_day(order.cname, order.scode, period)
-        except (SmspvaError, SmspvaUnavailable):
-            price = None
-        totals.append((period, price * period.days if price is not None else None))
+    totals = await catalog.order_totals(order.cname, order.scode, periods)
     text = _(
         "⏳ <b>Prolong</b> {number}\nExpires: {date}\n\nChoose how long to add (the rental may not exceed 90 days)."
     ).format(
@@ -758,13 +752,7 @@ async def _auto_screen(
             ]
         )
         return text, markup
-    totals: list[tuple[Period, Decimal | None]] = []
-    for period in AUTO_PERIODS:
-        try:
-            price = await catalog.order_price_day(order.cname, order.scode, period)
-        except (SmspvaError, SmspvaUnavailable):
-            price = None
-        totals.append((period, price * period.days if price is not None else None))
+    totals = await catalog.order_totals(order.cname, order.scode, AUTO_PERIODS)
     text = _(
         "🔁 <b>Auto-prolong</b> {number}\nChoose the period I should add automatically when prolonging opens "
         "(7 days before the end). Prices shown are today's; the price charged is reported to you."

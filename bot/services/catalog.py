@@ -102,6 +102,19 @@ class Catalog:
             total += prices[code]
         return total
 
+    async def order_totals(
+        self, country: str, scode: str, periods: list[Period] | tuple[Period, ...]
+    ) -> list[tuple[Period, Decimal | None]]:
+        """Each period with the order's total for it (None where it cannot be priced right now)."""
+        totals: list[tuple[Period, Decimal | None]] = []
+        for period in periods:
+            try:
+                price = await self.order_price_day(country, scode, period)
+            except (SmspvaError, SmspvaUnavailable):
+                price = None
+            totals.append((period, price * period.days if price is not None else None))
+        return totals
+
     async def period_prices(self, country: str, code: str) -> dict[Period, Service | None]:
         """The service's entry for every offered period (prices differ: longer periods get discounts).
 
