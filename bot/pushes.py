@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import OrderAction, OrderCb, SettingsAction, SettingsCb
 from bot.messages import SUPPORT_URL
 from bot.smspva import Order, Sms
-from bot.texts import code_html, escape, extract_code, local_datetime, phone
+from bot.texts import code_html, escape, extract_code, local_datetime, phone_html
 
 
 def _markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any]:
@@ -21,7 +21,7 @@ def sms_message(order: Order, sms: Sms, tz: str, *, other_service: bool) -> tupl
     title = _("✉️ <b>SMS for another service</b>") if other_service else _("✉️ <b>New SMS</b>")
     lines = [
         f"{title} · {escape(order.sname or order.scode)}",
-        _("Number: {number}").format(number=code_html(phone(order.ccode, order.pnumber))),
+        _("Number: {number}").format(number=phone_html(order.ccode, order.pnumber)),
         _("From: {sender}").format(sender=escape(sms.sender or "?")),
         _("Received: {time}").format(time=local_datetime(sms.date, tz)),
     ]
@@ -55,14 +55,14 @@ def _open_order(order: Order) -> InlineKeyboardButton:
 def online_notice(order: Order) -> tuple[str, dict[str, Any]]:
     text = _(
         "🟢 Your number {number} ({service}) is online now. Send the SMS — it stays online for 10–30 minutes."
-    ).format(number=code_html(phone(order.ccode, order.pnumber)), service=escape(order.sname or order.scode))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
     return text, _markup([[_open_order(order)]])
 
 
 def offline_notice(order: Order) -> tuple[str, dict[str, Any]]:
     text = _(
         "⚪ Your number {number} ({service}) went offline. Activate it again before the next SMS."
-    ).format(number=code_html(phone(order.ccode, order.pnumber)), service=escape(order.sname or order.scode))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
     activate = InlineKeyboardButton(
         text="⚡ " + _("Activate again"),
         callback_data=OrderCb(action=OrderAction.ACTIVATE, order_id=order.id).pack(),
@@ -73,7 +73,7 @@ def offline_notice(order: Order) -> tuple[str, dict[str, Any]]:
 def gone_notice(order: Order) -> tuple[str, dict[str, Any]]:
     text = _(
         "🔴 The number {number} ({service}) is no longer in the SMSPVA system. Please contact SMSPVA support."
-    ).format(number=code_html(phone(order.ccode, order.pnumber)), service=escape(order.sname or order.scode))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
     return text, _markup([[InlineKeyboardButton(text="💬 " + _("Write to support"), url=SUPPORT_URL)]])
 
 

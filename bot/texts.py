@@ -81,6 +81,16 @@ def code_html(text: str) -> str:
     return f"<code>{escape(text)}</code>"
 
 
+def ltr_code(text: str) -> str:
+    """Tap-to-copy text that keeps its order inside Arabic (right-to-left) sentences ("+7 909…"):
+    the left-to-right isolate marks sit outside <code>, so they are never copied with it."""
+    return f"\u2066{code_html(text)}\u2069"
+
+
+def phone_html(ccode: str, pnumber: str) -> str:
+    return ltr_code(phone(ccode, pnumber))
+
+
 # --- SMS codes -------------------------------------------------------------------------------
 # A code is a run of 4-8 digits, optionally split once by a space or hyphen ("671 094", "671-094"),
 # or a short alphanumeric token with at least one digit near a "code" keyword ("G-123456", "AB12CD").

@@ -22,7 +22,7 @@ from bot.services.catalog import Catalog
 from bot.services.order_actions import RESTORE, ActionStatus, OrderActions
 from bot.services.poller import SmsPoller
 from bot.smspva import HistoryItem, SmspvaClient, SmspvaError, SmspvaUnavailable
-from bot.texts import code_html, escape, local_date, local_datetime, money, number
+from bot.texts import escape, local_date, local_datetime, ltr_code, money, number
 from bot.ui import show
 
 router = Router(name=__name__)
@@ -75,7 +75,7 @@ async def render_archive(
         closed = local_date(item.closed, user.timezone) if item.closed else "—"
         lines.append(
             _("{begin} → {closed} · {service} · {number}").format(
-                begin=begin, closed=closed, service=escape(name), number=code_html("+" + item.number)
+                begin=begin, closed=closed, service=escape(name), number=ltr_code("+" + item.number)
             )
         )
         if _restorable(item):
@@ -187,7 +187,7 @@ async def on_restore(
         },
     )
     lines = [
-        _("♻️ <b>Restore</b> {number}").format(number=code_html(full_number)),
+        _("♻️ <b>Restore</b> {number}").format(number=ltr_code(full_number)),
         _("Service: {service}").format(service=escape(quote.sname or quote.scode)),
         _("Overdue days: {days}").format(days=number(quote.outdays)),
         _("Paid in advance: {days} days").format(days=number(quote.prolong_to)),
@@ -221,7 +221,7 @@ async def execute_restore(
     await show(query, _("⏳ Restoring…"))
     outcome = await actions.restore(confirmation, apikey)
     success = _("✅ Restored {number}. Charged: {price}.").format(
-        number=code_html("+" + str(confirmation.payload.get("number", ""))),
+        number=ltr_code("+" + str(confirmation.payload.get("number", ""))),
         price=money(Decimal(str(confirmation.payload.get("price", "0")))),
     )
     if outcome.order is not None:

@@ -36,7 +36,18 @@ from bot.services.catalog import Catalog
 from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, OrderActions
 from bot.services.poller import SmsPoller
 from bot.smspva import ErrorKind, Order, OrderState, Service, SmspvaClient, SmspvaError, SmspvaUnavailable
-from bot.texts import code_html, country_name, escape, extract_code, flag, local_datetime, money, phone
+from bot.texts import (
+    code_html,
+    country_name,
+    escape,
+    extract_code,
+    flag,
+    local_datetime,
+    ltr_code,
+    money,
+    phone,
+    phone_html,
+)
 from bot.ui import show
 
 router = Router(name=__name__)
@@ -154,7 +165,7 @@ def order_line(order: Order, tz: str) -> str:
     new = " ✉️" if order.hasnewsms else ""
     return _("{state}\n{number} · {service} · until {date}{new}").format(
         state=state_label(order.state),
-        number=code_html(phone(order.ccode, order.pnumber)),
+        number=phone_html(order.ccode, order.pnumber),
         service=escape(order.sname or order.scode),
         date=local_datetime(order.until, tz),
         new=new,
@@ -261,7 +272,7 @@ async def card_text(order: Order, user: UserRow, catalog: Catalog) -> str:
         f"{flag(order.cname)} {country_name(order.cname, country.name if country else order.cname)}"
     )
     lines = [
-        _("📱 <b>Number</b> {number}").format(number=code_html(phone(order.ccode, order.pnumber))),
+        _("📱 <b>Number</b> {number}").format(number=phone_html(order.ccode, order.pnumber)),
         _("Country: {country}").format(country=country_text),
         _("Services: {services}").format(services=escape(order.sname or order.scode)),
         _("State: {state}").format(state=state_label(order.state)),
@@ -358,7 +369,7 @@ async def on_activate(
             "⚡ Activation requested for {number}.\n\n"
             "The number joins SMSPVA's activation queue: on average it takes 10–15 minutes, sometimes longer. "
             "Once online, it stays online for 10–30 minutes. I will message you as soon as it is online."
-        ).format(number=code_html(phone(order.ccode, order.pnumber))),
+        ).format(number=phone_html(order.ccode, order.pnumber)),
         back,
     )
 
@@ -401,7 +412,7 @@ async def on_sms(
     except (SmspvaError, SmspvaUnavailable) as error:
         await show(query, upstream_error(error), back)
         return
-    header = _("✉️ <b>SMS</b> for {number}").format(number=code_html(phone(order.ccode, order.pnumber)))
+    header = _("✉️ <b>SMS</b> for {number}").format(number=phone_html(order.ccode, order.pnumber))
     parts = [header, ""]
     if not batch.sms and not batch.other:
         parts.append(_("No SMS yet. Activate the number before the SMS is sent, then wait a little."))
@@ -460,9 +471,7 @@ async def on_prolong(
     totals = await catalog.order_totals(order.cname, order.scode, periods)
     text = _(
         "⏳ <b>Prolong</b> {number}\nExpires: {date}\n\nChoose how long to add (the rental may not exceed 90 days)."
-    ).format(
-        number=code_html(phone(order.ccode, order.pnumber)), date=local_datetime(order.until, user.timezone)
-    )
+    ).format(number=phone_html(order.ccode, order.pnumber), date=local_datetime(order.until, user.timezone))
     await show(query, text, kb.prolong_periods(order.id, totals))
 
 
@@ -496,7 +505,7 @@ async def prolong_preview(
     )
     text = "\n".join(
         [
-            _("⏳ <b>Prolong</b> {number}").format(number=code_html(phone(order.ccode, order.pnumber))),
+            _("⏳ <b>Prolong</b> {number}").format(number=phone_html(order.ccode, order.pnumber)),
             _("Service: {service}").format(service=escape(order.sname or order.scode)),
             _("Add: {period}").format(period=period_label(period)),
             _("Price per day: {price}").format(price=money(price_day)),
@@ -551,7 +560,7 @@ async def render_add_service(
     )
     lines = [
         _("➕ <b>Rent an additional service</b> for {number}").format(
-            number=code_html(phone(order.ccode, order.pnumber))
+            number=phone_html(order.ccode, order.pnumber)
         ),
         _("Choose the service. Type a name to search."),
     ]
@@ -628,7 +637,7 @@ async def on_add_service_pick(
         return
     text = _("➕ <b>{service}</b> on {number}\nPrice per day: {price}\n\nChoose the rental period.").format(
         service=escape(service.name),
-        number=code_html(phone(order.ccode, order.pnumber)),
+        number=phone_html(order.ccode, order.pnumber),
         price=money(service.price_day),
     )
     await show(query, text, kb.add_service_days(order.id, service, ADD_SERVICE_DAYS))
@@ -672,7 +681,7 @@ async def on_add_service_days(
     text = "\n".join(
         [
             _("➕ <b>Rent an additional service</b>"),
-            _("Number: {number}").format(number=code_html(phone(order.ccode, order.pnumber))),
+            _("Number: {number}").format(number=phone_html(order.ccode, order.pnumber)),
             _("Service: {service}").format(service=escape(service.name)),
             _("Rental period: {days}").format(
                 days=ngettext("{count} day", "{count} days", days).format(count=days)
@@ -702,7 +711,7 @@ async def on_delete(
     text = "\n".join(
         [
             _("🗑 <b>Delete</b> {number} ({service})?").format(
-                number=code_html(phone(order.ccode, order.pnumber)),
+                number=phone_html(order.ccode, order.pnumber),
                 service=escape(order.sname or order.scode),
             ),
             "",
@@ -725,7 +734,7 @@ async def _auto_screen(
     user: UserRow, order: Order, catalog: Catalog, expiry: ExpiryRepo
 ) -> tuple[str, InlineKeyboardMarkup]:
     entry = await expiry.auto(order.id)
-    number_html = code_html(phone(order.ccode, order.pnumber))
+    number_html = phone_html(order.ccode, order.pnumber)
     if entry is not None and entry.enabled:
         period = Period.parse(entry.dtype, entry.dcount) or AUTO_PERIODS[0]
         try:
@@ -813,7 +822,7 @@ async def execute_prolong(
     await show(query, _("⏳ Prolonging…"))
     outcome = await actions.prolong(confirmation, apikey)
     success = _("✅ Prolonged {number}. Charged: {total}.").format(
-        number=code_html(str(confirmation.payload.get("number", ""))),
+        number=ltr_code(str(confirmation.payload.get("number", ""))),
         total=money(Decimal(str(confirmation.payload.get("total", "0")))),
     )
     if outcome.order is not None:
@@ -846,7 +855,7 @@ async def execute_delete(
     await show(query, _("⏳ Deleting…"))
     outcome = await actions.delete(confirmation, apikey)
     success = _("🗑 The number {number} was deleted.").format(
-        number=code_html(str(confirmation.payload.get("number", "")))
+        number=ltr_code(str(confirmation.payload.get("number", "")))
     )
     order_id = int(confirmation.payload["order_id"])
     markup = kb.back_to_list() if outcome.succeeded else kb.back_to_card(order_id)

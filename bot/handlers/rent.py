@@ -27,7 +27,7 @@ from bot.services.catalog import Catalog
 from bot.services.poller import SmsPoller
 from bot.services.renting import CONFIRM_KIND, Renter, RentOutcome, RentPlan, RentStatus
 from bot.smspva import Country, ErrorKind, Service, SmspvaError, SmspvaUnavailable
-from bot.texts import code_html, country_name, escape, flag, local_datetime, money, number, phone
+from bot.texts import country_name, escape, flag, local_datetime, money, number, phone_html
 from bot.ui import show
 
 router = Router(name=__name__)
@@ -409,7 +409,7 @@ def result_screen(outcome: RentOutcome, plan: RentPlan, user: UserRow) -> tuple[
         lines += [
             _("✅ <b>Number rented</b>"),
             "",
-            _("Number: {number}").format(number=code_html(phone(rented.ccode, rented.pnumber))),
+            _("Number: {number}").format(number=phone_html(rented.ccode, rented.pnumber)),
             _("Service: {service}").format(service=escape(plan.service_name)),
             _("Ends: {date}").format(date=local_datetime(rented.until, user.timezone)),
             "",

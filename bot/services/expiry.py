@@ -33,7 +33,7 @@ from bot.periods import Period
 from bot.services.catalog import Catalog
 from bot.services.outbox import OutboxSender
 from bot.smspva import Order, PeriodType, SmspvaClient, SmspvaError, SmspvaUnavailable
-from bot.texts import code_html, escape, local_datetime, money, phone
+from bot.texts import escape, local_datetime, money, phone_html
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def warning_message(order: UserOrder, user: UserRow, now: float) -> tuple[str, d
     remaining = order.until - now
     lines = [
         _("⏰ Your number {number} ({service}) expires in {left} — {date}.").format(
-            number=code_html(phone(order.ccode, order.pnumber)),
+            number=phone_html(order.ccode, order.pnumber),
             service=escape(order.sname or order.service),
             left=time_left(remaining),
             date=local_datetime(order.until, user.timezone),
@@ -101,9 +101,7 @@ def expired_message(order: UserOrder) -> tuple[str, dict[str, Any]]:
     text = _(
         "⌛ The rental of {number} ({service}) has expired. You can restore it: the cost is the overdue days at "
         "full price (no discount) plus 30 days paid in advance. I show the exact price before anything is charged."
-    ).format(
-        number=code_html(phone(order.ccode, order.pnumber)), service=escape(order.sname or order.service)
-    )
+    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.service))
     button = InlineKeyboardButton(
         text="♻️ " + _("Restore"),
         callback_data=ArchiveCb(action=ArchiveAction.RESTORE, order_id=order.id).pack(),
@@ -255,7 +253,7 @@ class ExpiryService:
         with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
             lines = [
                 _("🔁 Auto-prolong: {number} ({service}) was prolonged by {period}.").format(
-                    number=code_html(phone(order.ccode, order.pnumber)),
+                    number=phone_html(order.ccode, order.pnumber),
                     service=escape(order.sname or order.service),
                     period=period_label(period),
                 ),
@@ -276,7 +274,7 @@ class ExpiryService:
                 "⚠️ Auto-prolong of {number} ({service}) did not go through. I will not retry it on my own: "
                 "please prolong it yourself before it expires."
             ).format(
-                number=code_html(phone(order.ccode, order.pnumber)),
+                number=phone_html(order.ccode, order.pnumber),
                 service=escape(order.sname or order.service),
             )
             if reason:

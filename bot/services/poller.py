@@ -53,7 +53,7 @@ def fingerprint(order_id: int, sms: Sms, *, other: bool) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Known:
     state: int | None
     until: int | None
@@ -61,7 +61,7 @@ class _Known:
     offline_since: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _UserState:
     apikey: str
     token: bytes
