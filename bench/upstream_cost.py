@@ -127,8 +127,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "vs_web_page": round(per_user_hour / WEB_PAGE_PER_HOUR, 2),
         }
     keyless = Counter(c.method for c in calls if not c.params.get("apikey"))
-    tmp.cleanup()
-    return {
+    result = {
         "config": {
             "per_kind": args.per_kind,
             "window_seconds": round(seconds, 1),
@@ -148,6 +147,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "error_lines": bot.error_lines() if bot else [],
         },
     }
+    tmp.cleanup()
+    return result
 
 
 def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -185,3 +185,14 @@ async def test_rejected_key_pauses_polling_and_tells_once(
     smspva.add_account(API_KEY)
     await link_key(tg, alice, API_KEY)
     await tg.wait_for(lambda: len(smspva.calls_of("orders")) > calls_after_notice + 1, timeout=10)
+
+
+async def test_sms_read_elsewhere_first_is_still_pushed_by_the_sweep(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """The web page read the SMS before we did, so `hasnewsms` is already cleared: the sweep of
+    online numbers (once per POLL_IDLE_SECONDS) still finds it."""
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    smspva.inject_sms(order_id, "Code 818181 read on the web page", "Bank")
+    smspva.orders[order_id].hasnewsms = False
+    await tg.wait_message(alice.id, "818181", timeout=10)
