@@ -77,6 +77,10 @@ def git_state() -> dict[str, Any]:
     return {"commit": commit, "bot_dirty": bool(dirty)}
 
 
+# The bot code may change while a long benchmark runs (a shared working tree): record both ends.
+GIT_AT_START = git_state()
+
+
 def write_result(name: str, data: dict[str, Any]) -> Path:
     """Write bench/results/<name>-<stamp>.json and a copy as bench/results/<name>.json (the latest)."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -89,7 +93,7 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
             "platform": platform.platform(),
             "argv": sys.argv,
         },
-        "git": git_state(),
+        "git": {"at_start": GIT_AT_START, "at_end": git_state()},
         **data,
     }
     text = json.dumps(payload, indent=2, ensure_ascii=False, default=str)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import tempfile
 import time
@@ -52,7 +53,29 @@ class UpdateRecord:
     update_id: int
     total: float = 0.0
     api: float = 0.0
+    gc: float = 0.0  # garbage-collector pauses while this update was being handled
+    gc_full: int = 0  # of which generation-2 (full) collections
     api_methods: list[str] = field(default_factory=list)
+
+
+class GcClock:
+    """Adds up the collector's pauses (gc.callbacks), to tell GC outliers from slow code."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.full = 0
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._began
+            if info.get("generation") == 2:
+                self.full += 1
+
+
+GC_CLOCK = GcClock()
 
 
 _current: ContextVar[UpdateRecord | None] = ContextVar("bench_update", default=None)
@@ -79,11 +102,14 @@ class UpdateTimer(BaseMiddleware):
         assert isinstance(event, Update)
         record = UpdateRecord(update_id=event.update_id)
         token = _current.set(record)
+        gc_before, full_before = GC_CLOCK.total, GC_CLOCK.full
         began = time.perf_counter()
         try:
             return await handler(event, data)
         finally:
             record.total = time.perf_counter() - began
+            record.gc = GC_CLOCK.total - gc_before
+            record.gc_full = GC_CLOCK.full - full_before
             _current.reset(token)
             self.records[event.update_id] = record
             waiter = self._waiters.pop(event.update_id, None)
@@ -161,6 +187,8 @@ class Tap:
     handler_ms: float
     api_ms: float
     own_ms: float
+    gc_ms: float
+    gc_full: int
     answer_ms: float | None  # press -> answerCallbackQuery reached the fake (includes long-poll pickup)
     edit_ms: float | None  # press -> editMessageText reached the fake
     api_methods: list[str]
@@ -200,6 +228,8 @@ class Driver:
             handler_ms=record.total * 1000,
             api_ms=record.api * 1000,
             own_ms=(record.total - record.api) * 1000,
+            gc_ms=record.gc * 1000,
+            gc_full=record.gc_full,
             answer_ms=(answer_at - pressed) * 1000 if answer_at is not None else None,
             edit_ms=(edit_at - pressed) * 1000 if edit_at is not None else None,
             api_methods=record.api_methods,
@@ -212,6 +242,7 @@ class Driver:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     errors = ErrorCollector()
     logging.getLogger().addHandler(errors)
+    gc.callbacks.append(GC_CLOCK)
     smspva = FakeSmspva()
     tg = FakeTelegram()
     await smspva.start()
@@ -293,6 +324,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await smspva.stop()
         tmp.cleanup()
         logging.getLogger().removeHandler(errors)
+        gc.callbacks.remove(GC_CLOCK)
 
     per_step = {
         step: {
@@ -314,6 +346,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "handler_ms": handler,
         "api_wait_ms": summarize([t.api_ms for t in taps]),
         "own_ms": summarize([t.own_ms for t in taps]),
+        "handler_minus_gc_ms": summarize([t.handler_ms - t.gc_ms for t in taps]),
+        "gc": {
+            "taps_with_a_pause_over_1ms": sum(t.gc_ms > 1 for t in taps),
+            "taps_with_a_full_collection": sum(t.gc_full > 0 for t in taps),
+            "max_pause_in_a_tap_ms": round(max((t.gc_ms for t in taps), default=0.0), 2),
+        },
         "press_to_answer_ms": summarize([t.answer_ms for t in taps if t.answer_ms is not None]),
         "press_to_edit_ms": summarize([t.edit_ms for t in taps if t.edit_ms is not None]),
         "per_step": per_step,
@@ -368,6 +406,11 @@ def main(argv: list[str] | None = None) -> None:
     for step, stats in result["per_step"].items():
         s = stats["handler_ms"]
         print(f"    {step:<22} p50 {s['p50']:6.1f}  p95 {s['p95']:6.1f}  max {s['max']:6.1f} ms")
+    g, nogc = result["gc"], result["handler_minus_gc_ms"]
+    print(
+        f"  GC: {g['taps_with_a_full_collection']} tap(s) hit a full collection, longest pause in a tap"
+        f" {g['max_pause_in_a_tap_ms']} ms; handler minus GC  p95 {nogc['p95']:.1f}  max {nogc['max']:.1f} ms"
+    )
     print(f"  SMSPVA calls during measured taps: {calls}")
     print(
         f"  target p95 < {TARGET_P95_MS:.0f} ms: {verdict(result['pass']['p95'])};"

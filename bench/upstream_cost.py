@@ -47,7 +47,8 @@ def expected_per_hour(kind: str, active: float, idle: float) -> float:
         return 3600 / DISCOVERY_SECONDS  # orders only
     if kind == "idle":
         return 3600 / idle  # orders only: no sms call for an offline order without hasnewsms
-    return 2 * 3600 / active  # orders + sms on every poll
+    # orders on every poll; sms swept once per idle interval while online (and at once on hasnewsms)
+    return 3600 / active + 3600 / idle
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
