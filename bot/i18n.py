@@ -31,9 +31,18 @@ def compile_catalogs(path: Path = LOCALES_DIR) -> None:
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
         tmp_path = mo_path.with_suffix(".mo.tmp")
-        with tmp_path.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        tmp_path.replace(mo_path)  # atomic: a concurrent start never reads half a file
+        try:
+            with tmp_path.open("wb") as mo_file:
+                write_mo(mo_file, catalog)
+            tmp_path.replace(mo_path)  # atomic: a concurrent start never reads half a file
+        except OSError as error:
+            if not mo_path.exists():
+                raise
+            # A read-only install (the Docker image compiles at build time): use what is there.
+            log.warning(
+                "catalog not recompiled locale=%s reason=%s", po_path.parent.parent.name, error.strerror
+            )
+            continue
         log.info("compiled catalog locale=%s", po_path.parent.parent.name)
 
 
