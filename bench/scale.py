@@ -393,7 +393,8 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     print(f"scale: {args.users} users with one active order each; idle window {args.idle:.0f} s")
     result = asyncio.run(run(args))
-    path = write_result("scale" if not args.quick else "scale_quick", result)
+    name = "scale_quick" if args.quick else "scale" if args.users == 5000 else f"scale_{args.users}"
+    path = write_result(name, result)
     d, idle, bot = result.get("delivery", {}), result.get("idle", {}), result.get("bot", {})
     with contextlib.suppress(KeyError, TypeError):
         print(

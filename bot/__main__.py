@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 from pydantic import ValidationError
@@ -25,6 +26,9 @@ def config_error_line(error: ValidationError) -> str:
 
 async def _run(settings: Settings) -> None:
     app = await create_app(settings)
+    # Everything imported and built so far lives for the whole run: move it out of the collector's
+    # reach, so a full collection no longer walks aiogram's thousands of models (~70-90 ms pauses).
+    gc.freeze()
     try:
         await app.serve()
     finally:
