@@ -398,3 +398,21 @@ def chat_of(call: ApiCall) -> int:
 
 def text_of(call: ApiCall) -> str:
     return str(call.params.get("text", ""))
+
+
+def bot_process_for(
+    args: Any, workdir: Path, telegram_api_url: str, smspva_api_url: str, database_path: Path
+) -> BotProcess:
+    """The bot child process configured from a benchmark's common command-line options."""
+    return BotProcess(
+        workdir,
+        bot_env(
+            telegram_api_url=telegram_api_url,
+            smspva_api_url=smspva_api_url,
+            database_path=database_path,
+            poll_active_seconds=args.poll_active,
+            poll_idle_seconds=args.poll_idle,
+            min_interval_seconds=args.min_interval,
+            log_level=args.log_level,
+        ),
+    )

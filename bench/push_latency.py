@@ -27,7 +27,7 @@ from bench._common import (
     BotProcess,
     ProcMonitor,
     SendWatcher,
-    bot_env,
+    bot_process_for,
     chat_of,
     seed_users,
     summarize,
@@ -70,18 +70,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             entries.append((user_id, key))
         seed_seconds = await seed_users(db_path, entries)
 
-        bot = BotProcess(
-            workdir,
-            bot_env(
-                telegram_api_url=tg.base_url,
-                smspva_api_url=smspva.url,
-                database_path=db_path,
-                poll_active_seconds=args.poll_active,
-                poll_idle_seconds=args.poll_idle,
-                min_interval_seconds=args.min_interval,
-                log_level=args.log_level,
-            ),
-        )
+        bot = bot_process_for(args, workdir, tg.base_url, smspva.url, db_path)
         await bot.start(tg)
         monitor = ProcMonitor(bot.pid)
         monitor.start()

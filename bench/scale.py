@@ -45,7 +45,7 @@ from bench._common import (
     BotProcess,
     ProcMonitor,
     SendWatcher,
-    bot_env,
+    bot_process_for,
     chat_of,
     child_env,
     proc_sample,
@@ -171,18 +171,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  seeded {n} users in {seed_seconds:.1f} s; starting the bot")
         fake_mon = ProcMonitor(fake.pid)
         fake_mon.start()
-        bot = BotProcess(
-            workdir,
-            bot_env(
-                telegram_api_url=tg.base_url,
-                smspva_api_url=fake.url,
-                database_path=db_path,
-                poll_active_seconds=args.poll_active,
-                poll_idle_seconds=args.poll_idle,
-                min_interval_seconds=args.min_interval,
-                log_level=args.log_level,
-            ),
-        )
+        bot = bot_process_for(args, workdir, tg.base_url, fake.url, db_path)
         await bot.start(tg)
         bot_mon = ProcMonitor(bot.pid)
         bot_mon.start()

@@ -28,7 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench._common import BotProcess, ProcMonitor, bot_env, seed_users, wait_synced, write_result
+from bench._common import BotProcess, ProcMonitor, bot_process_for, seed_users, wait_synced, write_result
 from bot.services.poller import DISCOVERY_SECONDS
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
@@ -82,18 +82,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 entries.append((user_id, key))
                 user_id += 1
         await seed_users(db_path, entries)
-        bot = BotProcess(
-            workdir,
-            bot_env(
-                telegram_api_url=tg.base_url,
-                smspva_api_url=smspva.url,
-                database_path=db_path,
-                poll_active_seconds=args.poll_active,
-                poll_idle_seconds=args.poll_idle,
-                min_interval_seconds=args.min_interval,
-                log_level=args.log_level,
-            ),
-        )
+        bot = bot_process_for(args, workdir, tg.base_url, smspva.url, db_path)
         await bot.start(tg)
         monitor = ProcMonitor(bot.pid)
         monitor.start()
