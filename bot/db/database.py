@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,11 @@ class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
+        # One connection is shared by every coroutine. Each operation (and each multi-statement
+        # transaction) holds this lock from first statement to commit, so coroutines never
+        # interleave statements inside one another's transactions — an interleaved commit or
+        # rollback would otherwise commit or undo someone else's half-done work.
+        self._lock = asyncio.Lock()
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -72,27 +79,34 @@ class Database:
             self._conn = None
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement and commit; return the number of rows changed."""
-        async with self.conn.execute(sql, params) as cursor:
-            changed = cursor.rowcount
-        await self.conn.commit()
-        return changed
+        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
+            return int(cursor.rowcount)
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self.conn.executemany(sql, rows)
-        await self.conn.commit()
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run an INSERT and commit; return the new row id."""
-        async with self.conn.execute(sql, params) as cursor:
-            row_id = cursor.lastrowid
-        await self.conn.commit()
-        return int(row_id or 0)
+        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
+            return int(cursor.lastrowid or 0)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Statements inside run alone and commit together, or roll back together."""
+        async with self._lock:
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.rollback()
+                raise
+            await self.conn.commit()

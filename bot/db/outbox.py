@@ -76,10 +76,9 @@ class OutboxRepo:
 
     async def enqueue_sms(self, messages: list[NewMessage], seen: list[tuple[int, str]]) -> int:
         """Mark SMS seen and queue their messages in one transaction: nothing read is ever lost."""
-        conn = self._db.conn
         now = int(time.time())
         added = 0
-        try:
+        async with self._db.transaction() as conn:
             for message in messages:
                 async with conn.execute(_INSERT, _params(message)) as cursor:
                     added += cursor.rowcount
@@ -87,10 +86,6 @@ class OutboxRepo:
                 "INSERT OR IGNORE INTO sms_seen (order_id, fingerprint, seen_at) VALUES (?, ?, ?)",
                 [(order_id, fingerprint, now) for order_id, fingerprint in seen],
             )
-            await conn.commit()
-        except BaseException:
-            await conn.rollback()
-            raise
         return added
 
     async def seen_fingerprints(self, order_id: int) -> set[str]:
