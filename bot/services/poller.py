@@ -15,8 +15,10 @@ those. Reading `sms` on every 5-second poll of an online number would double the
 always-active numbers (1,440 calls/h instead of about 830) for no gain in the common case.
 
 Concurrency. A poll spends most of its time waiting: on SMSPVA, and on the client's per-key spacing
-between its `orders` and `sms` calls (1 s by default) while it holds its slot. 256 polls in flight
-keep 5,000 active users on schedule without flooding the event loop (~1.7 ms of CPU per call).
+between its `orders` and `sms` calls (1 s by default) while it holds its slot, so up to 256 polls are
+in flight. Starts are capped at MAX_POLLS_PER_SECOND (~1.7 ms of CPU per SMSPVA call): past that the
+intervals stretch instead of the event loop saturating, so sending to Telegram and answering
+button presses never starve.
 
 Exactly once. Reading `sms` may clear `hasnewsms` upstream, so whatever is read goes into the outbox
 and the seen-set in one transaction before anything else can fail; the outbox sender does the rest.
@@ -51,6 +53,7 @@ OFFLINE_GRACE_SECONDS = 120
 DISCOVERY_SECONDS = 300.0
 USERS_REFRESH_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
+MAX_POLLS_PER_SECOND = 100.0
 
 
 def fingerprint(order_id: int, sms: Sms, *, other: bool) -> str:
@@ -107,6 +110,7 @@ class SmsPoller:
         self._slots = asyncio.Semaphore(concurrency)
         self._state: dict[int, _UserState] = {}
         self._heap: list[tuple[float, int]] = []
+        self._next_start = 0.0
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._last_refresh = 0.0
@@ -167,6 +171,10 @@ class SmsPoller:
                 if state is None or state.next_due != due or user_id in self._inflight:
                     continue
                 await self._slots.acquire()  # backpressure: at most `concurrency` polls at once
+                gap = self._next_start - time.monotonic()
+                if gap > 0:
+                    await asyncio.sleep(gap)
+                self._next_start = max(time.monotonic(), self._next_start) + 1.0 / MAX_POLLS_PER_SECOND
                 self.lag = max(0.0, time.monotonic() - due)
                 self._inflight[user_id] = asyncio.create_task(
                     self._poll(user_id, state), name=f"poll-{user_id}"
