@@ -26,12 +26,15 @@ async def test_a_failing_transaction_rolls_back_only_itself(tmp_path: Path) -> N
         await outbox.enqueue_sms([message], [(user_id, f"print-{user_id}")])
         await users.set_other_sms(user_id, False)
 
+    async def failing_transaction() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE users SET timezone = 'Europe/Paris'")
+            await asyncio.sleep(0)  # others get the loop while this transaction is open
+            raise RuntimeError("boom")
+
     async def fail_midway() -> None:
         with pytest.raises(RuntimeError):
-            async with db.transaction() as conn:
-                await conn.execute("UPDATE users SET timezone = 'Europe/Paris'")
-                await asyncio.sleep(0)  # others get the loop while this transaction is open
-                raise RuntimeError("boom")
+            await failing_transaction()
 
     await asyncio.gather(*(read_sms(u) for u in range(40)), *(fail_midway() for _ in range(10)))
     assert await outbox.backlog() == 40  # every queued SMS survived the other transactions' rollbacks
