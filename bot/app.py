@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -158,6 +159,19 @@ async def _start_site(web_app: web.Application, host: str, port: int) -> web.App
     return runner
 
 
+OUTBOX_PRUNE_SECONDS = 6 * 3600
+
+
+def _prune(outbox: OutboxRepo) -> Callable[[], Awaitable[None]]:
+    """Delivered messages older than 30 days go; the seen-set (sms_seen) stays, so nothing repeats."""
+
+    async def step() -> None:
+        removed = await outbox.prune()
+        log.info("outbox pruned rows=%s", removed)
+
+    return step
+
+
 async def _expiry_loop(expiry: ExpiryService, seconds: float) -> None:
     await expiry.reconcile_interrupted()
     await every(seconds, expiry.check_once, "expiry")
@@ -261,6 +275,7 @@ async def create_app(settings: Settings) -> App:
     background = BackgroundTasks()
     background.add("outbox", sender.run, stop=sender.stop)
     background.add("poller", poller.run, stop=poller.stop)
+    background.add("outbox-prune", lambda: every(OUTBOX_PRUNE_SECONDS, _prune(outbox), "outbox-prune"))
     background.add("expiry", lambda: _expiry_loop(expiry, settings.expiry_check_seconds))
     background.add("watches", lambda: every(settings.watch_check_seconds, watches.check_once, "watches"))
 

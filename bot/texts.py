@@ -62,12 +62,6 @@ def phone(ccode: str, pnumber: str) -> str:
     return f"+{digits} {pnumber}" if digits else pnumber
 
 
-def masked_phone(ccode: str, pnumber: str) -> str:
-    """For places where the full number must not appear (logs): "+7 ******7108"."""
-    tail = pnumber[-4:]
-    return phone(ccode, "*" * max(0, len(pnumber) - 4) + tail)
-
-
 def masked_key(last4: str) -> str:
     return f"••••••••{last4}"
 

@@ -71,13 +71,6 @@ class ExpiryRepo:
         entry = await self.auto(order_id)
         return bool(entry and entry.enabled)
 
-    async def enabled_autos(self) -> list[AutoProlong]:
-        rows = await self._db.fetch_all(
-            "SELECT order_id, user_id, dtype, dcount, enabled, attempt_until, attempt_status"
-            " FROM auto_prolong WHERE enabled = 1"
-        )
-        return [_auto(row) for row in rows]
-
     async def begin_attempt(self, order_id: int, until: int) -> bool:
         """Mark an attempt for this expiry *before* calling SMSPVA; False if one was made already."""
         return (

@@ -92,12 +92,6 @@ class OutboxRepo:
         rows = await self._db.fetch_all("SELECT fingerprint FROM sms_seen WHERE order_id = ?", (order_id,))
         return {row["fingerprint"] for row in rows}
 
-    async def has_seen_any(self, order_id: int) -> bool:
-        return (
-            await self._db.fetch_one("SELECT 1 FROM sms_seen WHERE order_id = ? LIMIT 1", (order_id,))
-            is not None
-        )
-
     async def due(self, limit: int, exclude_users: set[int] | None = None) -> list[OutboxItem]:
         rows = await self._db.fetch_all(
             "SELECT o.id, o.user_id, o.kind, o.text, o.markup, o.created_at, o.attempts FROM outbox o"

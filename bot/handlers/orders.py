@@ -35,7 +35,7 @@ from bot.periods import ALL_PERIODS, MAX_RENT_DAYS, Period
 from bot.services.catalog import Catalog
 from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, OrderActions
 from bot.services.poller import SmsPoller
-from bot.smspva import ErrorKind, Order, OrderState, Service, SmspvaClient, SmspvaError, SmspvaUnavailable
+from bot.smspva import ErrorKind, Order, OrderState, SmspvaClient, SmspvaError, SmspvaUnavailable
 from bot.texts import (
     code_html,
     country_name,
@@ -612,10 +612,6 @@ async def on_add_service_search(
     await render_add_service(message, order, catalog, state, 0)
 
 
-async def _service_of(catalog: Catalog, order: Order, code: str) -> Service | None:
-    return await catalog.service(order.cname, code)
-
-
 @router.callback_query(OrderCb.filter(F.action == OrderAction.ADD_SERVICE_PICK))
 async def on_add_service_pick(
     query: CallbackQuery,
@@ -628,7 +624,7 @@ async def on_add_service_pick(
     await query.answer()
     await state.set_state(None)
     try:
-        service = await _service_of(catalog, order, callback_data.service)
+        service = await catalog.service(order.cname, callback_data.service)
     except (SmspvaError, SmspvaUnavailable) as error:
         await show(query, upstream_error(error), kb.back_to_card(order.id))
         return
@@ -658,7 +654,7 @@ async def on_add_service_days(
         return
     await query.answer()
     try:
-        service = await _service_of(catalog, order, callback_data.service)
+        service = await catalog.service(order.cname, callback_data.service)
     except (SmspvaError, SmspvaUnavailable) as error:
         await show(query, upstream_error(error), kb.back_to_card(order.id))
         return

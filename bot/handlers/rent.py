@@ -41,10 +41,6 @@ def country_label(country: Country) -> str:
     return f"{flag(country.code)} {country_name(country.code, country.name)}"
 
 
-async def _country_or_none(catalog: Catalog, code: str) -> Country | None:
-    return await catalog.country(code)
-
-
 # --- 1. countries ------------------------------------------------------------------------------
 
 
@@ -145,7 +141,7 @@ async def render_services(
     await state.set_state(RentForm.services)
     await state.update_data(country=country_code, query=query)
     try:
-        country = await _country_or_none(catalog, country_code)
+        country = await catalog.country(country_code)
         listing = await catalog.services(country_code)
     except (SmspvaError, SmspvaUnavailable) as error:
         await show(event, upstream_error(error), only_home())
