@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.formatting import escape
 from bot.services.order_actions import ActionOutcome, ActionStatus
 from bot.smspva import ErrorKind, RestoreErrorCode, SmspvaError, SmspvaUnavailable
-from bot.texts import escape
 
 TOP_UP_URL = "https://smspva.com/"
 SUPPORT_URL = "https://smspva.com/"

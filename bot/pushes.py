@@ -8,9 +8,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import OrderAction, OrderCb, SettingsAction, SettingsCb
+from bot.formatting import code_html, escape, extract_code, local_datetime, phone_html
 from bot.messages import SUPPORT_URL
 from bot.smspva import Order, Sms
-from bot.texts import code_html, escape, extract_code, local_datetime, phone_html
 
 
 def _markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any]:

@@ -16,12 +16,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb
 from bot.db import UserRow, UsersRepo
+from bot.formatting import masked_key
+from bot.handlers.screen import show
 from bot.keyboards.common import back_button, home_button
 from bot.messages import upstream_error
 from bot.services.poller import SmsPoller
 from bot.smspva import ErrorKind, SmspvaClient, SmspvaError, SmspvaUnavailable
-from bot.texts import masked_key
-from bot.ui import show
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from bot.config import Settings
 from bot.db import UsersRepo
 from bot.db.orders import OrdersRepo
 from bot.db.outbox import OutboxRepo
+from bot.formatting import number
 from bot.smspva import SmspvaClient
-from bot.texts import number
 
 router = Router(name=__name__)
 

@@ -15,15 +15,15 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import ArchiveAction, ArchiveCb, ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb
 from bot.db import UserRow, UsersRepo
 from bot.db.confirmations import Confirmation, ConfirmationsRepo
+from bot.formatting import escape, local_date, local_datetime, ltr_code, money, number
 from bot.handlers.confirm import executor
+from bot.handlers.screen import show
 from bot.keyboards.common import back_button, home_button, only_home
 from bot.messages import need_key, outcome_text, upstream_error
 from bot.services.catalog import Catalog
 from bot.services.order_actions import RESTORE, ActionStatus, OrderActions
 from bot.services.poller import SmsPoller
 from bot.smspva import HistoryItem, SmspvaClient, SmspvaError, SmspvaUnavailable
-from bot.texts import escape, local_date, local_datetime, ltr_code, money, number
-from bot.ui import show
 
 router = Router(name=__name__)
 

@@ -17,10 +17,10 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import ConfirmCb
 from bot.db import UserRow, UsersRepo
 from bot.db.confirmations import Confirmation, ConfirmationsRepo, ConfirmStatus
+from bot.handlers.screen import drop_keyboard
 from bot.keyboards.common import only_home
 from bot.messages import need_key
 from bot.services.locks import UserLocks
-from bot.ui import drop_keyboard
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)

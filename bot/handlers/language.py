@@ -10,9 +10,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import LangCb, SettingsAction, SettingsCb
 from bot.db import UserRow, UsersRepo
+from bot.handlers.screen import show
 from bot.i18n import LANGUAGES
 from bot.keyboards.common import languages, main_menu
-from bot.ui import show
 
 router = Router(name=__name__)
 

@@ -26,17 +26,7 @@ from bot.db import UserRow, UsersRepo
 from bot.db.confirmations import Confirmation, ConfirmationsRepo
 from bot.db.expiry import ExpiryRepo
 from bot.db.orders import OrdersRepo
-from bot.handlers.confirm import executor
-from bot.keyboards import orders as kb
-from bot.keyboards.common import only_home, page_slice
-from bot.keyboards.rent import period_label
-from bot.messages import need_key, outcome_text, upstream_error
-from bot.periods import ALL_PERIODS, MAX_RENT_DAYS, Period
-from bot.services.catalog import Catalog
-from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, OrderActions
-from bot.services.poller import SmsPoller
-from bot.smspva import ErrorKind, Order, OrderState, SmspvaClient, SmspvaError, SmspvaUnavailable
-from bot.texts import (
+from bot.formatting import (
     code_html,
     country_name,
     escape,
@@ -48,7 +38,17 @@ from bot.texts import (
     phone,
     phone_html,
 )
-from bot.ui import show
+from bot.handlers.confirm import executor
+from bot.handlers.screen import show
+from bot.keyboards import orders as kb
+from bot.keyboards.common import only_home, page_slice
+from bot.keyboards.rent import period_label
+from bot.messages import need_key, outcome_text, upstream_error
+from bot.periods import ALL_PERIODS, MAX_RENT_DAYS, Period
+from bot.services.catalog import Catalog
+from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, OrderActions
+from bot.services.poller import SmsPoller
+from bot.smspva import ErrorKind, Order, OrderState, SmspvaClient, SmspvaError, SmspvaUnavailable
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)

@@ -18,7 +18,9 @@ from bot.callbacks import MenuAction, MenuCb, OrderAction, OrderCb, RentAction, 
 from bot.db import UserRow, UsersRepo
 from bot.db.choices import ChoicesRepo
 from bot.db.confirmations import Confirmation, ConfirmationsRepo
+from bot.formatting import country_name, escape, flag, local_datetime, money, number, phone_html
 from bot.handlers.confirm import executor
+from bot.handlers.screen import show
 from bot.keyboards import rent as kb
 from bot.keyboards.common import home_button, only_home
 from bot.messages import SUPPORT_URL, upstream_error
@@ -27,8 +29,6 @@ from bot.services.catalog import Catalog
 from bot.services.poller import SmsPoller
 from bot.services.renting import CONFIRM_KIND, Renter, RentOutcome, RentPlan, RentStatus
 from bot.smspva import Country, ErrorKind, Service, SmspvaError, SmspvaUnavailable
-from bot.texts import country_name, escape, flag, local_datetime, money, number, phone_html
-from bot.ui import show
 
 router = Router(name=__name__)
 

@@ -18,10 +18,10 @@ from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb, TzCb, 
 from bot.config import Settings
 from bot.db import UserRow, UsersRepo
 from bot.db.choices import ChoicesRepo
+from bot.formatting import current_locale, escape, flag, local_date, local_datetime, masked_key
+from bot.handlers.screen import show
 from bot.i18n import LANGUAGES
 from bot.keyboards.common import back_button, home_button
-from bot.texts import current_locale, escape, flag, local_date, local_datetime, masked_key
-from bot.ui import show
 
 router = Router(name=__name__)
 

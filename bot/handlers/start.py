@@ -10,9 +10,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MenuAction, MenuCb
 from bot.db import UserRow, UsersRepo
+from bot.handlers.screen import show
 from bot.keyboards.common import main_menu, only_home
 from bot.services.outbox import OutboxSender
-from bot.ui import show
 
 router = Router(name=__name__)
 

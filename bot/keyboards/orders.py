@@ -10,11 +10,11 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb
+from bot.formatting import money, phone
 from bot.keyboards.common import back_button, home_button, nav_row, page_slice
 from bot.keyboards.rent import period_label
 from bot.periods import Period
 from bot.smspva import Order, OrderState, Service
-from bot.texts import money, phone
 
 ORDERS_PER_PAGE = 6
 SERVICES_PER_PAGE = 8

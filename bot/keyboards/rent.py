@@ -10,10 +10,10 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
+from bot.formatting import money, number
 from bot.keyboards.common import back_button, home_button, nav_row, page_slice
 from bot.periods import Period
 from bot.smspva import Service
-from bot.texts import money, number
 
 COUNTRIES_PER_PAGE = 10
 SERVICES_PER_PAGE = 8

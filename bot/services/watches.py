@@ -13,11 +13,11 @@ from bot.callbacks import RentAction, RentCb
 from bot.db.choices import ChoicesRepo, Watch
 from bot.db.outbox import NewMessage, OutboxRepo
 from bot.db.users import UsersRepo
+from bot.formatting import country_name, escape, flag, number
 from bot.i18n import user_locale
 from bot.services.catalog import Catalog
 from bot.services.outbox import OutboxSender
 from bot.smspva import Service, SmspvaError, SmspvaUnavailable
-from bot.texts import country_name, escape, flag, number
 
 log = logging.getLogger(__name__)
 

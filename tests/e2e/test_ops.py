@@ -18,7 +18,7 @@ from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.flows import link_key
 from tests.harness import TOKEN, BotRunner, free_port, make_settings, webhook_overrides
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _get_json(url: str) -> tuple[int, dict[str, object]]:

@@ -19,9 +19,9 @@ from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.flows import link_key
 from tests.harness import TOKEN, BotRunner
-from tests.test_e2e_push import linked_with_order, sms_messages
+from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_status0_bursts_and_timeouts_keep_the_bot_serving(

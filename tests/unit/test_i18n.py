@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, compile_catalogs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "__": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
 
 

@@ -20,7 +20,7 @@ KEY = "key-main"
 OTHER = "key-other"
 POOR = "key-poor"
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 Api = Callable[..., Awaitable[Any]]
 
