@@ -32,6 +32,35 @@ Behaviour worth knowing (all of it Telegram's):
 * A newer getUpdates ends a pending one with 409 "Conflict: terminated by other getUpdates request; ...".
 * A webhook reply that carries a ``method`` (JSON, or multipart as aiogram sends it) is executed.
 
+Controls for tests (every ``method`` is a Bot API method name, case-insensitive; ``chat_id`` narrows a fault
+to one chat; ``skip=K`` lets K matching calls through first, e.g. to fail the edit of a result screen that
+follows an answered callback; ``applied=True`` makes the call take effect at Telegram before its answer is
+lost, so the bot cannot know whether it went through):
+
+* ``fail_next(method, *, error_code=429, description=None, retry_after=None, count=1, chat_id=None, skip=0)``
+  and ``fail_for(method, seconds, *, error_code=429, ...)``: Telegram's JSON error (429 with retry_after,
+  5xx, 400, ...) for the next ``count`` calls or for a time window; the call has no effect.
+* ``bad_gateway_next(method, *, count=1, chat_id=None, skip=0, applied=False)`` and
+  ``bad_gateway_for(method, seconds, *, chat_id=None, applied=False)``: a proxy's HTML page instead of
+  JSON (status 502, ``text/html``, ``BAD_GATEWAY_PAGE``); aiogram raises ``ClientDecodeError``.
+* ``disconnect_next(method, *, count=1, chat_id=None, skip=0, applied=False)`` and
+  ``disconnect_for(method, seconds, *, chat_id=None, applied=False)``: the connection is closed without
+  an answer; aiogram raises ``TelegramNetworkError``. ``clear_faults()`` forgets pending ones.
+  ``ApiCall.fault`` says which of the two ate an answer (``status`` 502 or 0).
+* ``block(user_id)`` / ``unblock(user_id)``: the user blocks (unblocks) the bot; a ``my_chat_member``
+  update (``member`` -> ``kicked``, ``kicked`` -> ``member``) goes out by long polling or webhook, and
+  sending to the chat answers 403 "Forbidden: bot was blocked by the user" while blocked.
+* ``enforce_rate_limits = True``: 429 on Telegram's flood limits (1 message/s per chat, burst 3; 30/s).
+* ``description(language_code=None)``, ``short_description(language_code=None)``,
+  ``bot_text(field, language_code=None)``: what setMyDescription / setMyShortDescription / setMyName stored
+  for exactly that language (getMy* fall back to the default language, as Telegram does); ``commands()``,
+  ``menu_button()`` likewise. Inline buttons are validated, ``copy_text`` (``CopyTextButton``) included;
+  ``BotMessage.copy_text(label)`` reads one.
+* ``transcript(chat_id) -> list[TranscriptMessage]`` and ``transcripts() -> dict[int, list[...]]``: each
+  chat as its user sees it now: both sides' undeleted messages in order, edits applied, with ``text``,
+  renderable ``html``, ``entities`` and the inline keyboard as rows of ``TranscriptButton(text, action,
+  value)`` (also ``GET /_admin/transcript?chat_id=...``).
+
 Deviations: webhooks may be plain ``http://``; Markdown parse modes are accepted but not parsed (text kept as
 sent); URLs, mentions and hashtags are not auto-detected as entities (only a leading /command in user text);
 only private chats exist; there are no media methods (they answer 404 like unknown methods).
@@ -45,22 +74,26 @@ read and wait for), ``admin`` (the ``/_admin`` endpoints), ``server`` (``FakeTel
 dispatch), ``cli`` and ``__main__`` (standalone).
 
 Run it by hand: ``python -m tests.fakes.telegram --port 8081`` and chat with curl through ``/_admin/send``,
-``/_admin/press`` and ``/_admin/messages``.
+``/_admin/press``, ``/_admin/messages`` and ``/_admin/transcript``.
 """
 
 from tests.fakes.telegram.cli import main
-from tests.fakes.telegram.errors import ApiError
+from tests.fakes.telegram.errors import BAD_GATEWAY_PAGE, ApiError
 from tests.fakes.telegram.parsing import HtmlParseError, parse_html
 from tests.fakes.telegram.records import ApiCall, BotMessage, FakeUser
 from tests.fakes.telegram.server import FakeTelegram
+from tests.fakes.telegram.transcript import TranscriptButton, TranscriptMessage
 
 __all__ = [
+    "BAD_GATEWAY_PAGE",
     "ApiCall",
     "ApiError",
     "BotMessage",
     "FakeTelegram",
     "FakeUser",
     "HtmlParseError",
+    "TranscriptButton",
+    "TranscriptMessage",
     "main",
     "parse_html",
 ]

@@ -1,4 +1,5 @@
-"""The admin endpoints for chatting by hand: /_admin/send, /_admin/press, /_admin/messages, /_admin/calls."""
+"""The admin endpoints for chatting by hand: /_admin/send, /_admin/press, /_admin/messages, /_admin/transcript,
+/_admin/calls."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class AdminMixin(UpdatesMixin):
     # -------------------------------------------------------------------------------------------- admin
 
     async def _handle_admin(self, request: web.Request) -> web.Response:
-        """Chat by hand: /_admin/send, /_admin/press, /_admin/messages, /_admin/calls (GET or POST)."""
+        """Chat by hand: /_admin/send, /_admin/press, /_admin/messages, /_admin/transcript, /_admin/calls (GET or POST)."""
         params: dict[str, Any] = dict(request.query)
         if request.method == "POST" and request.body_exists:
             if request.content_type == "application/json":
@@ -57,6 +58,8 @@ class AdminMixin(UpdatesMixin):
             return {"query_id": self.press(user, message_id, str(data))}
         if action == "messages":
             return [message.as_dict() for message in self.messages(int(params["chat_id"]))]
+        if action == "transcript":
+            return [message.as_dict() for message in self.transcript(int(params["chat_id"]))]
         if action == "calls":
             limit = int(params.get("limit", 20))
             return [asdict(call) for call in self.calls[-limit:]]

@@ -48,3 +48,7 @@ def bad_request(message: str) -> ApiError:
 
 def too_many_requests(retry_after: int) -> ApiError:
     return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+
+
+# What a proxy in front of the Bot API (nginx) answers when Telegram's backend does not: not JSON.
+BAD_GATEWAY_PAGE = "<html><body><h1>502 Bad Gateway</h1></body></html>"

@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.fakes.telegram.records import ApiCall, BotMessage
 from tests.fakes.telegram.state import FakeState
+from tests.fakes.telegram.transcript import TranscriptMessage, build_transcript
 
 
 class InspectMixin(FakeState):
@@ -43,6 +44,17 @@ class InspectMixin(FakeState):
         if query is None:
             raise AssertionError(f"callback query {query_id!r} was never sent")
         return query.answer
+
+    def transcript(self, chat_id: int) -> list[TranscriptMessage]:
+        """The chat as its user sees it now: the bot's and the user's undeleted messages in order, with
+        edits applied and each inline keyboard's rows (for rendering screens)."""
+        users = [message for (chat, _), message in self._user_messages.items() if chat == chat_id]
+        return build_transcript(self._chat_messages.get(chat_id, []), users)
+
+    def transcripts(self) -> dict[int, list[TranscriptMessage]]:
+        """``transcript`` of every chat with at least one message, by chat id."""
+        chats = set(self._chat_messages) | {chat for chat, _ in self._user_messages}
+        return {chat_id: self.transcript(chat_id) for chat_id in sorted(chats)}
 
     @property
     def webhook_url(self) -> str:

@@ -9,7 +9,8 @@ from tests.fakes.telegram.parsing import check_link
 
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_INLINE_BUTTONS = 100
-_BUTTON_ACTIONS = (
+MAX_COPY_TEXT_LENGTH = 256
+BUTTON_ACTIONS = (
     "callback_data",
     "url",
     "login_url",
@@ -83,7 +84,7 @@ def _check_inline_button(button: Any) -> None:
         raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
     if not button["text"]:
         raise bad_request("BUTTON_TEXT_INVALID")
-    actions = [name for name in _BUTTON_ACTIONS if button.get(name) is not None]
+    actions = [name for name in BUTTON_ACTIONS if button.get(name) is not None]
     if not actions:
         raise bad_request(
             "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
@@ -99,6 +100,14 @@ def _check_inline_button(button: Any) -> None:
         url = button["url"]
         if not isinstance(url, str) or check_link(url) is None:
             raise bad_request("BUTTON_URL_INVALID")
+    if "copy_text" in actions:  # CopyTextButton (Bot API 7.11): {"text": "1-256 characters"}
+        copy = button["copy_text"]
+        if not isinstance(copy, dict):
+            raise bad_request('can\'t parse inline keyboard button: Field "copy_text" must be of type Object')
+        if not isinstance(copy.get("text"), str):
+            raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
+        if not 1 <= len(copy["text"]) <= MAX_COPY_TEXT_LENGTH:
+            raise bad_request("BUTTON_COPY_TEXT_INVALID")  # the limit is documented, the wording assumed
 
 
 def explicit_entities(value: Any) -> list[dict[str, Any]]:

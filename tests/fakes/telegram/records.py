@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from tests.fakes.telegram.errors import ApiError
 
@@ -46,8 +46,9 @@ class ApiCall:
     token: str
     params: dict[str, Any]
     at: float
-    status: int = 0
-    response: dict[str, Any] | None = None
+    status: int = 0  # the HTTP status the bot got (0: none, the connection was dropped)
+    response: dict[str, Any] | None = None  # Telegram's answer; None if the call never ran
+    fault: str | None = None  # "bad_gateway" or "disconnect" when an injected fault ate the answer
 
     def describe(self) -> str:
         shown = []
@@ -55,7 +56,9 @@ class ApiCall:
             text = json.dumps(value, ensure_ascii=False, default=str)
             shown.append(f"{key}={text[:120]}..." if len(text) > 120 else f"{key}={text}")
         params = " ".join(shown)
-        if self.response is None:
+        if self.fault is not None:
+            outcome = f"{self.status} {self.fault}" + (" (after it took effect)" if self.response else "")
+        elif self.response is None:
             outcome = "(pending)"
         elif self.response.get("ok"):
             outcome = f"{self.status} ok"
@@ -106,6 +109,14 @@ class BotMessage:
             raise AssertionError(f"button {button.get('text')!r} has no callback_data: {button}")
         return data
 
+    def copy_text(self, label_contains: str) -> str:
+        """The text a ``copy_text`` button puts on the clipboard (pressing it sends the bot nothing)."""
+        button = self.button(label_contains)
+        copy = button.get("copy_text")
+        if not isinstance(copy, dict) or not isinstance(copy.get("text"), str):
+            raise AssertionError(f"button {button.get('text')!r} is no copy_text button: {button}")
+        return str(copy["text"])
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -127,12 +138,29 @@ class Query:
     answer: dict[str, Any] | None = None
 
 
+FaultKind = Literal["error", "bad_gateway", "disconnect"]
+"""How an injected failure reaches the bot: a Bot API error answer, a proxy's HTML 502 page, or a connection
+closed without an answer."""
+
+
 @dataclass
 class FailRule:
-    method: str
-    error: ApiError
-    remaining: int
-    chat_id: int | None
+    method: str  # lower case
+    kind: FaultKind
+    error: ApiError | None  # the answer, for kind "error"
+    chat_id: int | None  # only calls for this chat; None: any
+    remaining: int | None = None  # calls left to fail; None: until the deadline
+    deadline: float | None = None  # time.monotonic() when the rule ends; None: after ``remaining`` calls
+    skip: int = 0  # matching calls still let through before the rule starts failing
+    applied: bool = False  # the call takes effect at Telegram before its answer is lost
+
+
+class LostAnswer(Exception):
+    """The answer to a call never reaches the bot in Telegram's format (bad_gateway or disconnect)."""
+
+    def __init__(self, kind: FaultKind) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 @dataclass

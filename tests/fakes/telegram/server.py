@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.telegram.admin import AdminMixin
-from tests.fakes.telegram.errors import ApiError
+from tests.fakes.telegram.errors import BAD_GATEWAY_PAGE, ApiError
 from tests.fakes.telegram.messages import MessagesMixin
 from tests.fakes.telegram.protocol import decode_params, read_params
-from tests.fakes.telegram.records import ApiCall, Described, Handler
+from tests.fakes.telegram.records import ApiCall, Described, FailRule, Handler, LostAnswer
 from tests.fakes.telegram.settings import BotSettingsMixin
 from tests.fakes.telegram.state import DEFAULT_TOKEN, LOOPBACK_HOSTS
 from tests.fakes.telegram.webhook import WebhookMixin
@@ -112,32 +112,50 @@ class FakeTelegram(AdminMixin, WebhookMixin, MessagesMixin, BotSettingsMixin):
             raw = await read_params(request)
         except ApiError as exc:
             return web.json_response(exc.payload(), status=exc.error_code)
-        status, body = await self._call(request.match_info["method"], request.match_info["token"], raw)
+        try:
+            status, body = await self._call(request.match_info["method"], request.match_info["token"], raw)
+        except LostAnswer as lost:
+            if lost.kind == "bad_gateway":
+                return web.Response(status=502, text=BAD_GATEWAY_PAGE, content_type="text/html")
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response()  # never reaches the bot: the connection is gone
         return web.json_response(body, status=status)
 
     async def _handle_unknown(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
 
     async def _call(self, method: str, token: str, raw: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Run and record one call; raises LostAnswer when an injected fault eats the answer."""
         params = decode_params(raw)
         call = ApiCall(method=method, token=token, params=params, at=time.monotonic())
         self.calls.append(call)
+        fault: FailRule | None = None
+        status = 0  # stays 0, and body None, only when an injected fault keeps the call from running
+        body: dict[str, Any] | None = None
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
             handler = self._methods.get(method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found")
-            self._injected_failure(method, params)
-            result = await handler(params)
+            fault = self._take_fault(method, params)
+            if fault is not None and fault.error is not None:
+                raise fault.error
+            if fault is None or fault.applied:
+                result = await handler(params)
+                status = 200
+                if isinstance(result, Described):
+                    body = {"ok": True, "result": result.result, "description": result.description}
+                else:
+                    body = {"ok": True, "result": result}
         except ApiError as exc:
             status, body = exc.error_code, exc.payload()
-        else:
-            status = 200
-            if isinstance(result, Described):
-                body = {"ok": True, "result": result.result, "description": result.description}
-            else:
-                body = {"ok": True, "result": result}
         call.status = status
         call.response = body
+        if fault is not None and fault.error is None:
+            call.fault = fault.kind
+            call.status = 502 if fault.kind == "bad_gateway" else 0
+            raise LostAnswer(fault.kind)
+        assert body is not None
         return status, body

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from tests.fakes.telegram.errors import bad_request
 from tests.fakes.telegram.protocol import INT_RE
@@ -23,6 +23,8 @@ _SCOPE_TYPES = frozenset(
         "chat_member",
     }
 )
+BotTextField = Literal["name", "description", "short_description"]
+_BOT_TEXT_LIMITS = {"name": 64, "description": 512, "short_description": 120}
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _LANGUAGE_RE = re.compile(r"[a-z]{2}")
 
@@ -39,6 +41,18 @@ class BotSettingsMixin(FakeState):
     def menu_button(self, chat_id: int | None = None) -> dict[str, Any] | None:
         """The menu button set for the chat (None: the default for all chats), if any was set."""
         return self._menu_buttons.get(chat_id)
+
+    def description(self, language_code: str | None = None) -> str:
+        """The description set with setMyDescription for exactly that language ("" if none; no fallback)."""
+        return self.bot_text("description", language_code)
+
+    def short_description(self, language_code: str | None = None) -> str:
+        """The short description set with setMyShortDescription for exactly that language ("" if none)."""
+        return self.bot_text("short_description", language_code)
+
+    def bot_text(self, field: BotTextField, language_code: str | None = None) -> str:
+        """``name``, ``description`` or ``short_description`` as set for exactly that language ("": default)."""
+        return self._bot_texts.get((field, language_code or ""), "")
 
     # ------------------------------------------------------------------------------------ bot settings
 
@@ -106,7 +120,16 @@ class BotSettingsMixin(FakeState):
 
     def _bot_text_setter(self, name: str) -> Handler:
         async def setter(p: dict[str, Any]) -> bool:
-            self._bot_texts[(name, self._language(p))] = str(p.get(name) or "")
+            language = self._language(p)
+            value = p.get(name)
+            text = "" if value is None else value if isinstance(value, str) else json.dumps(value)
+            if len(text) > _BOT_TEXT_LIMITS[name]:
+                # The Bot API documents the limits; the wording of the refusal is assumed.
+                raise bad_request(f"{name.replace('_', ' ')} is too long")
+            if text:
+                self._bot_texts[(name, language)] = text
+            else:  # "Pass an empty string to remove the dedicated ... for the given language."
+                self._bot_texts.pop((name, language), None)
             return True
 
         return setter
