@@ -114,13 +114,15 @@ class FaultsMixin(FakeState):
         self._fail_rules.append(rule)
 
     def block(self, user_id: int) -> None:
-        """The user blocks the bot: sending to their chat answers 403 from now on."""
+        """The user blocks the bot: sending to their chat answers 403 from now on, and a ``my_chat_member``
+        update (``member`` -> ``kicked``) goes out if the fake knows the user (``add_user``/``send_text``)."""
         if user_id in self._blocked:
             return
         self._blocked.add(user_id)
         self._chat_member_update(user_id, old="member", new="kicked")
 
     def unblock(self, user_id: int) -> None:
+        """The user unblocks the bot: sending works again; ``my_chat_member`` ``kicked`` -> ``member``."""
         if user_id not in self._blocked:
             return
         self._blocked.discard(user_id)
