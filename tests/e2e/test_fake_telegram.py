@@ -16,10 +16,13 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.filters import Command, CommandStart
 from aiogram.methods import SendMessage
@@ -27,6 +30,7 @@ from aiogram.types import (
     BotCommand,
     CallbackQuery,
     ChatMemberUpdated,
+    CopyTextButton,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     MenuButtonCommands,
@@ -35,7 +39,14 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from tests.fakes.telegram import FakeTelegram, FakeUser, HtmlParseError, parse_html
+from tests.fakes.telegram import (
+    BAD_GATEWAY_PAGE,
+    FakeTelegram,
+    FakeUser,
+    HtmlParseError,
+    TranscriptButton,
+    parse_html,
+)
 
 ALICE = FakeUser(id=1001, first_name="Alice", language_code="ru", username="alice")
 BOB = FakeUser(id=1002, first_name="Bob")
@@ -658,3 +669,245 @@ async def test_aiogram_webhook_handler_and_its_multipart_reply(fake: FakeTelegra
         assert fake.calls_of("sendMessage")[0].params["chat_id"] == BOB.id
     finally:
         await runner.cleanup()
+
+
+async def test_bad_gateway_is_a_proxy_html_page(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_user(ALICE)
+    fake.bad_gateway_next("sendMessage")
+    async with httpx.AsyncClient(base_url=fake.base_url) as client:
+        response = await client.post(f"/bot{fake.token}/sendMessage", json={"chat_id": ALICE.id, "text": "x"})
+    assert response.status_code == 502
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert response.text == BAD_GATEWAY_PAGE == "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    assert fake.messages(ALICE.id) == []  # not applied: nothing was sent
+    lost = fake.calls_of("sendMessage")[-1]
+    assert (lost.status, lost.fault, lost.response) == (502, "bad_gateway", None)
+    assert "502 bad_gateway" in lost.describe()
+
+    # aiogram cannot decode the page: it raises ClientDecodeError, not a Telegram error
+    fake.bad_gateway_next("sendMessage", applied=True, chat_id=ALICE.id)
+    with pytest.raises(ClientDecodeError):
+        await bot.send_message(ALICE.id, "sent, but the answer was lost")
+    assert [m.text for m in fake.messages(ALICE.id)] == ["sent, but the answer was lost"]
+    assert (await bot.send_message(ALICE.id, "fine again")).text == "fine again"
+
+    sent = await bot.send_message(ALICE.id, "screen")
+    fake.bad_gateway_for("editMessageText", 0.3)
+    for attempt in range(2):
+        with pytest.raises(ClientDecodeError):
+            await bot.edit_message_text(f"edit {attempt}", chat_id=ALICE.id, message_id=sent.message_id)
+    assert fake.last_message(ALICE.id).text == "screen"
+    await asyncio.sleep(0.35)
+    await bot.edit_message_text("edited", chat_id=ALICE.id, message_id=sent.message_id)
+    assert fake.last_message(ALICE.id).text == "edited"
+
+
+async def test_api_errors_for_a_time_window(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_user(ALICE)
+    fake.add_user(BOB)
+    fake.fail_for("sendMessage", 0.3, error_code=502, chat_id=ALICE.id)
+    for _ in range(3):
+        with pytest.raises(TelegramServerError, match="Bad Gateway"):
+            await bot.send_message(ALICE.id, "x")
+    assert (await bot.send_message(BOB.id, "other chats are fine")).text
+    await asyncio.sleep(0.35)
+    assert (await bot.send_message(ALICE.id, "after the window")).text == "after the window"
+    with pytest.raises(ValueError, match="count"):
+        fake.fail_next("sendMessage", count=0)
+    with pytest.raises(ValueError, match="seconds"):
+        fake.fail_for("sendMessage", 0)
+
+
+async def test_the_edit_after_the_answer_fails(fake: FakeTelegram, bot: Bot) -> None:
+    """The callback is answered, then the edit of the result screen fails: 429, 5xx or a dropped connection."""
+    fake.add_user(ALICE)
+    sent = await bot.send_message(ALICE.id, "screen", reply_markup=keyboard(("Go", "go")))
+    query_id = fake.press_button(ALICE, fake.last_message(ALICE.id), "Go")
+    assert await bot.answer_callback_query(query_id) is True
+
+    fake.fail_next("editMessageText", retry_after=5)
+    fake.fail_next("editMessageText", error_code=500, skip=1)
+    fake.disconnect_next("editMessageText", skip=2)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.edit_message_text("result 1", chat_id=ALICE.id, message_id=sent.message_id)
+    with pytest.raises(TelegramServerError):
+        await bot.edit_message_text("result 2", chat_id=ALICE.id, message_id=sent.message_id)
+    with pytest.raises(TelegramNetworkError):
+        await bot.edit_message_text("result 3", chat_id=ALICE.id, message_id=sent.message_id)
+    assert fake.last_message(ALICE.id).text == "screen"
+    assert [(c.status, c.fault) for c in fake.calls_of("editMessageText")] == [
+        (429, None),
+        (500, None),
+        (0, "disconnect"),
+    ]
+
+    # applied: Telegram made the edit, the bot never heard back
+    fake.disconnect_next("editMessageText", applied=True)
+    with pytest.raises(TelegramNetworkError):
+        await bot.edit_message_text("result 4", chat_id=ALICE.id, message_id=sent.message_id)
+    assert fake.last_message(ALICE.id).text == "result 4"
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text("result 4", chat_id=ALICE.id, message_id=sent.message_id)
+
+    fake.disconnect_for("sendMessage", 5.0)
+    fake.clear_faults()
+    assert (await bot.send_message(ALICE.id, "cleared")).text == "cleared"
+
+
+async def test_blocking_flips_state_and_is_told_by_polling(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_user(ALICE)
+    assert (await bot.send_message(ALICE.id, "before")).text == "before"
+    fake.block(ALICE.id)
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_message(ALICE.id, "while blocked")
+    fake.unblock(ALICE.id)
+    assert (await bot.send_message(ALICE.id, "after")).text == "after"
+
+    updates = await bot.get_updates(allowed_updates=["my_chat_member"])
+    changes = [update.my_chat_member for update in updates]
+    assert all(isinstance(change, ChatMemberUpdated) for change in changes)
+    statuses = [
+        (change.old_chat_member.status, change.new_chat_member.status) for change in changes if change
+    ]
+    assert statuses == [("member", "kicked"), ("kicked", "member")]
+    assert all(change.chat.id == ALICE.id for change in changes if change)
+    assert [m.text for m in fake.messages(ALICE.id)] == ["before", "after"]
+
+
+async def test_blocking_is_told_by_webhook(fake: FakeTelegram, bot: Bot) -> None:
+    received: list[dict[str, Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
+        fake.add_user(BOB)
+        fake.block(BOB.id)
+        fake.unblock(BOB.id)
+        await fake.wait_for(lambda: len(received) == 2)
+    finally:
+        await runner.cleanup()
+    statuses = [update["my_chat_member"]["new_chat_member"]["status"] for update in received]
+    assert statuses == ["kicked", "member"]
+    assert received[0]["my_chat_member"]["new_chat_member"]["until_date"] == 0
+
+
+async def test_descriptions_per_language(fake: FakeTelegram, bot: Bot) -> None:
+    assert await bot.set_my_description("Rent numbers") is True
+    assert await bot.set_my_description("Аренда номеров", language_code="ru") is True
+    assert await bot.set_my_short_description("Numbers", language_code="en") is True
+    assert fake.description() == "Rent numbers"
+    assert fake.description("ru") == "Аренда номеров"
+    assert fake.description("ar") == ""  # nothing dedicated: no fallback in the recorded value
+    assert fake.short_description("en") == "Numbers"
+    assert fake.bot_text("short_description") == ""
+    assert (await bot.get_my_description(language_code="ar")).description == "Rent numbers"
+    assert (await bot.get_my_description(language_code="ru")).description == "Аренда номеров"
+    assert (await bot.get_my_short_description(language_code="en")).short_description == "Numbers"
+
+    assert await bot.set_my_description("", language_code="ru") is True  # removes the dedicated one
+    assert fake.description("ru") == ""
+    assert (await bot.get_my_description(language_code="ru")).description == "Rent numbers"
+    with pytest.raises(TelegramBadRequest, match="description is too long"):
+        await bot.set_my_description("x" * 513, language_code="ar")
+    with pytest.raises(TelegramBadRequest, match="short description is too long"):
+        await bot.set_my_short_description("x" * 121)
+    with pytest.raises(TelegramBadRequest, match="LANG_CODE_INVALID"):
+        await bot.set_my_description("x", language_code="english")
+    assert [c.params.get("language_code") for c in fake.calls_of("setMyDescription")][:2] == [None, "ru"]
+
+
+async def test_copy_text_buttons(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_user(ALICE)
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="📋 Copy number", copy_text=CopyTextButton(text="+79001234567"))],
+            [InlineKeyboardButton(text="Back", callback_data="back")],
+        ]
+    )
+    sent = await bot.send_message(ALICE.id, "Your number", reply_markup=markup)
+    assert sent.reply_markup is not None
+    copied = sent.reply_markup.inline_keyboard[0][0].copy_text
+    assert copied is not None
+    assert copied.text == "+79001234567"
+    message = fake.last_message(ALICE.id)
+    assert message.copy_text("Copy") == "+79001234567"
+    with pytest.raises(AssertionError, match="no callback_data"):
+        message.callback_data("Copy")
+    with pytest.raises(AssertionError, match="no copy_text button"):
+        message.copy_text("Back")
+
+    async with httpx.AsyncClient(base_url=fake.base_url) as client:
+        for button, error in [
+            ({"text": "c", "copy_text": "+7900"}, 'Field "copy_text" must be of type Object'),
+            ({"text": "c", "copy_text": {}}, 'Field "text" must be of type String'),
+            ({"text": "c", "copy_text": {"text": ""}}, "BUTTON_COPY_TEXT_INVALID"),
+            ({"text": "c", "copy_text": {"text": "x" * 257}}, "BUTTON_COPY_TEXT_INVALID"),
+        ]:
+            response = await client.post(
+                f"/bot{fake.token}/sendMessage",
+                json={"chat_id": ALICE.id, "text": "x", "reply_markup": {"inline_keyboard": [[button]]}},
+            )
+            assert response.status_code == 400
+            assert error in response.json()["description"]
+
+
+async def test_transcript_shows_the_chat_as_it_stands(fake: FakeTelegram, bot: Bot) -> None:
+    start = fake.send_text(ALICE, "/start")
+    secret = fake.send_text(ALICE, "my key 12345")
+    menu = await bot.send_message(
+        ALICE.id, "<b>Menu</b> &amp; more", reply_markup=keyboard(("Rent", "r1"), ("Help", "h1"))
+    )
+    gone = await bot.send_message(ALICE.id, "temporary")
+    plain = await bot.send_message(ALICE.id, "1 < 2", parse_mode=None)
+    await bot.edit_message_text(
+        "<i>Rent</i> a number",
+        chat_id=ALICE.id,
+        message_id=menu.message_id,
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(text="Copy", copy_text=CopyTextButton(text="+7900")),
+                    InlineKeyboardButton(text="Site", url="https://example.org/"),
+                ],
+                [InlineKeyboardButton(text="Back", callback_data="b1")],
+            ]
+        ),
+    )
+    await bot.delete_message(ALICE.id, gone.message_id)
+    await bot.delete_message(ALICE.id, secret)
+    fake.send_text(BOB, "hello")
+
+    chat = fake.transcript(ALICE.id)
+    assert [(m.message_id, m.sender) for m in chat] == [
+        (start, "user"),
+        (menu.message_id, "bot"),
+        (plain.message_id, "bot"),
+    ]
+    user, screen, note = chat
+    assert (user.text, user.html, user.edited) == ("/start", "/start", False)
+    assert user.entities == [{"type": "bot_command", "offset": 0, "length": 6}]
+    assert (screen.text, screen.html, screen.edited) == ("Rent a number", "<i>Rent</i> a number", True)
+    assert screen.button_texts() == [["Copy", "Site"], ["Back"]]
+    assert screen.keyboard[0] == [
+        TranscriptButton(text="Copy", action="copy_text", value="+7900"),
+        TranscriptButton(text="Site", action="url", value="https://example.org/"),
+    ]
+    assert screen.keyboard[1] == [TranscriptButton(text="Back", action="callback_data", value="b1")]
+    assert (note.text, note.html, note.keyboard) == ("1 < 2", "1 &lt; 2", [])
+
+    everything = fake.transcripts()
+    assert sorted(everything) == [ALICE.id, BOB.id]
+    assert [m.text for m in everything[BOB.id]] == ["hello"]
+    assert json.loads(json.dumps(screen.as_dict()))["keyboard"][1][0]["value"] == "b1"
+
+    async with httpx.AsyncClient(base_url=fake.base_url) as client:
+        shown = (await client.get("/_admin/transcript", params={"chat_id": ALICE.id})).json()["result"]
+    assert [m["text"] for m in shown] == ["/start", "Rent a number", "1 < 2"]
