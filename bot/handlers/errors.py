@@ -98,7 +98,7 @@ async def on_upstream_error(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
     if user_id is not None:
         await forget_rejected_key(deps, user_id, error)
     with deps.i18n.context(), deps.i18n.use_locale(await _in_user_locale(deps, event)):
-        text = upstream_error(error, deps.settings.top_up_url)
+        text = "❌ " + upstream_error(error, deps.settings.top_up_url)
         markup = retry(query.data) if query is not None and query.data else only_home()
         await _tell(event, bot, text, markup, edit=True)
     return True
