@@ -178,9 +178,9 @@ def _prune(outbox: OutboxRepo) -> Callable[[], Awaitable[None]]:
     return step
 
 
-async def _expiry_loop(expiry: ExpiryService, seconds: float) -> None:
-    await expiry.reconcile_interrupted()
-    await every(seconds, expiry.check_once, "expiry")
+async def _expiry_loop(expiry_service: ExpiryService, seconds: float) -> None:
+    await expiry_service.reconcile_interrupted()
+    await every(seconds, expiry_service.check_once, "expiry")
 
 
 async def create_app(settings: Settings) -> App:
@@ -225,12 +225,12 @@ async def create_app(settings: Settings) -> App:
         active_seconds=settings.poll_active_seconds,
         idle_seconds=settings.poll_idle_seconds,
     )
-    expiry_repo = ExpiryRepo(db)
-    expiry = ExpiryService(
+    expiry = ExpiryRepo(db)
+    expiry_service = ExpiryService(
         smspva,
         users,
         orders,
-        expiry_repo,
+        expiry,
         outbox,
         sender,
         catalog,
@@ -245,7 +245,7 @@ async def create_app(settings: Settings) -> App:
         confirmations=confirmations,
         orders=orders,
         choices=choices,
-        expiry=expiry_repo,
+        expiry=expiry,
         outbox=outbox,
         smspva=smspva,
         catalog=catalog,
@@ -278,7 +278,7 @@ async def create_app(settings: Settings) -> App:
     background.add("outbox", sender.run, stop=sender.stop)
     background.add("poller", poller.run, stop=poller.stop)
     background.add("outbox-prune", lambda: every(OUTBOX_PRUNE_SECONDS, _prune(outbox), "outbox-prune"))
-    background.add("expiry", lambda: _expiry_loop(expiry, settings.expiry_check_seconds))
+    background.add("expiry", lambda: _expiry_loop(expiry_service, settings.expiry_check_seconds))
     background.add("watches", lambda: every(settings.watch_check_seconds, watches.check_once, "watches"))
 
     async def on_startup() -> None:

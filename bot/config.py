@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Telegram tokens look like "123456789:AA...": a numeric bot id, a colon, a URL-safe secret.
@@ -133,3 +133,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+
+def config_error_line(error: ValidationError) -> str:
+    """One line for stderr naming every bad variable (`python -m bot` and `python -m bot.rotate_keys`)."""
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]).upper() or "?"
+        reason = "is required" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
+        problems.append(f"{name} {reason}")
+    return "configuration error: " + "; ".join(problems)
