@@ -33,19 +33,15 @@ def welcome_text(user: UserRow) -> str:
 
 
 @router.message(CommandStart())
-async def cmd_start(message: Message, user: UserRow, deps: Deps, state: FSMContext) -> None:
-    await state.clear()
-    # Coming back after blocking the bot: pushes resume, the queued ones first.
-    if await deps.users.set_bot_blocked(user.id, False):
-        deps.sender.wake()
-    await message.answer(welcome_text(user), reply_markup=main_menu())
-
-
 @router.callback_query(MenuCb.filter(F.action == MenuAction.HOME))
-async def on_home(query: CallbackQuery, user: UserRow, state: FSMContext) -> None:
+async def open_home(event: Message | CallbackQuery, user: UserRow, deps: Deps, state: FSMContext) -> None:
     await state.clear()
-    await query.answer()
-    await show(query, welcome_text(user), main_menu())
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    # /start after blocking the bot: pushes resume, the queued ones first.
+    elif await deps.users.set_bot_blocked(user.id, False):
+        deps.sender.wake()
+    await show(event, welcome_text(user), main_menu())
 
 
 def help_text() -> str:
