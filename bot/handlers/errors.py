@@ -87,7 +87,8 @@ async def on_upstream_error(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
     assert isinstance(error, SmspvaError | SmspvaUnavailable)
     query = event.update.callback_query
     if _is_confirmation(query):
-        return bool(await on_unexpected(event, bot, deps))
+        await _report_unexpected(event, bot, deps)  # a money call may have been under way
+        return True
     log.info(
         "upstream error shown update_id=%s error=%s method=%s",
         event.update.update_id,
@@ -106,6 +107,12 @@ async def on_upstream_error(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
 
 @router.error()
 async def on_unexpected(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
+    await _report_unexpected(event, bot, deps)
+    return True
+
+
+async def _report_unexpected(event: ErrorEvent, bot: Bot, deps: Deps) -> None:
+    """Log with context; tell the user only what is known."""
     update = event.update
     log.error(
         "unhandled error update_id=%s error=%s",
@@ -113,7 +120,11 @@ async def on_unexpected(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
         type(event.exception).__name__,
         exc_info=event.exception,
     )
-    confirming = _is_confirmation(update.callback_query)
+    user_id = _user_id(event)
+    # This press was a Confirm, or one of this user's confirmations is still being carried out.
+    confirming = _is_confirmation(update.callback_query) or (
+        user_id is not None and deps.user_locks.running(user_id) is not None
+    )
     with deps.i18n.context(), deps.i18n.use_locale(await _in_user_locale(deps, event)):
         if confirming:
             # The claimed money-moving call may have gone out before the failure: say what is known.
@@ -125,4 +136,3 @@ async def on_unexpected(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
         else:
             text = _("Sorry, something went wrong on my side. Please try again; nothing was lost.")
         await _tell(event, bot, text, after_unknown_failure(confirming), edit=False)
-    return True
