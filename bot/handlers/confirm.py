@@ -1,6 +1,6 @@
 """Confirm buttons: the one place a single-use token is claimed, before exactly one money-moving call.
 
-`ClaimMiddleware` sits on the routers whose screens issue confirmations (orders, rent, archive).
+`ClaimMiddleware` sits on the dispatcher's callback observer (`app.py`), in front of every handler.
 For a `ConfirmCb` press it refuses a second operation of the same user, claims the token for the
 kind the button carries (a token of another kind is refused), answers the callback and removes the
 keyboard before anything goes upstream, and hands the kind's handler `confirmation` and `apikey`.
