@@ -9,19 +9,10 @@ import sys
 from pydantic import ValidationError
 
 from bot.app import StartupError, create_app
-from bot.config import Settings
+from bot.config import Settings, config_error_line
 from bot.crypto import SecretKeyError
 from bot.db import DatabaseError
 from bot.logs import setup_logging
-
-
-def config_error_line(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors():
-        name = ".".join(str(part) for part in item["loc"]).upper() or "?"
-        reason = "is required" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
-        problems.append(f"{name} {reason}")
-    return "configuration error: " + "; ".join(problems)
 
 
 async def _run(settings: Settings) -> None:

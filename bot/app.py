@@ -29,7 +29,9 @@ from bot.db.confirmations import ConfirmationsRepo
 from bot.db.expiry import ExpiryRepo
 from bot.db.orders import OrdersRepo
 from bot.db.outbox import OutboxRepo
+from bot.deps import Deps
 from bot.handlers import get_routers
+from bot.handlers.confirm import ClaimMiddleware
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import AccessMiddleware, UserMiddleware
 from bot.services.background import BackgroundTasks, every
@@ -57,17 +59,21 @@ class App:
     settings: Settings
     bot: Bot
     dp: Dispatcher
-    db: Database
-    smspva: SmspvaClient
-    i18n: I18n
-    poller: SmsPoller
-    sender: OutboxSender
+    deps: Deps  # what handlers get; also how tests reach the repositories
     health: HealthCheck
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
-    def mode(self) -> str:
-        return "webhook" if self.settings.webhook_url else "polling"
+    def db(self) -> Database:
+        return self.deps.db
+
+    @property
+    def poller(self) -> SmsPoller:
+        return self.deps.poller
+
+    @property
+    def i18n(self) -> I18n:
+        return self.deps.i18n
 
     async def _check_telegram(self) -> str:
         try:
@@ -143,8 +149,8 @@ class App:
                 await self.dp.stop_polling()
 
     async def close(self) -> None:
-        await self.smspva.aclose()
-        await self.db.close()
+        await self.deps.smspva.aclose()
+        await self.deps.db.close()
         await self.bot.session.close()
 
 
@@ -172,9 +178,9 @@ def _prune(outbox: OutboxRepo) -> Callable[[], Awaitable[None]]:
     return step
 
 
-async def _expiry_loop(expiry: ExpiryService, seconds: float) -> None:
-    await expiry.reconcile_interrupted()
-    await every(seconds, expiry.check_once, "expiry")
+async def _expiry_loop(expiry_service: ExpiryService, seconds: float) -> None:
+    await expiry_service.reconcile_interrupted()
+    await every(seconds, expiry_service.check_once, "expiry")
 
 
 async def create_app(settings: Settings) -> App:
@@ -191,7 +197,7 @@ async def create_app(settings: Settings) -> App:
     await db.connect()
     users = UsersRepo(db, keybox)
     confirmations = ConfirmationsRepo(db)
-    orders_repo = OrdersRepo(db)
+    orders = OrdersRepo(db)
     choices = ChoicesRepo(db)
     smspva = SmspvaClient(
         settings.smspva_api_url,
@@ -199,7 +205,7 @@ async def create_app(settings: Settings) -> App:
         min_interval=settings.smspva_min_interval_seconds,
     )
     catalog = Catalog(smspva)
-    renter = Renter(smspva, confirmations, orders_repo, choices)
+    renter = Renter(smspva, confirmations, orders, choices)
     i18n = create_i18n()
     outbox = OutboxRepo(db)
     bot = Bot(
@@ -212,51 +218,51 @@ async def create_app(settings: Settings) -> App:
     poller = SmsPoller(
         smspva,
         users,
-        orders_repo,
+        orders,
         outbox,
         sender,
         i18n,
         active_seconds=settings.poll_active_seconds,
         idle_seconds=settings.poll_idle_seconds,
     )
-    expiry_repo = ExpiryRepo(db)
-    expiry = ExpiryService(
+    expiry = ExpiryRepo(db)
+    expiry_service = ExpiryService(
         smspva,
         users,
-        orders_repo,
-        expiry_repo,
+        orders,
+        expiry,
         outbox,
         sender,
         catalog,
         i18n,
         warn_hours=settings.expiry_warn_hours,
     )
-    dp = Dispatcher(
-        storage=MemoryStorage(),
+    deps = Deps(
         settings=settings,
+        i18n=i18n,
         db=db,
         users=users,
-        smspva=smspva,
-        keybox=keybox,
         confirmations=confirmations,
-        orders_repo=orders_repo,
+        orders=orders,
         choices=choices,
+        expiry=expiry,
+        outbox=outbox,
+        smspva=smspva,
         catalog=catalog,
         renter=renter,
+        order_actions=OrderActions(smspva, confirmations, orders),
         user_locks=UserLocks(),
-        outbox=outbox,
         sender=sender,
         poller=poller,
-        auto_prolong_repo=expiry_repo,
-        order_actions=OrderActions(smspva, confirmations, orders_repo),
-        i18n=i18n,
     )
+    dp = Dispatcher(storage=MemoryStorage(), deps=deps)
     throttling = ThrottlingMiddleware(settings.throttle_per_minute)
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(UserMiddleware(users))
         observer.outer_middleware(LocaleMiddleware(i18n))
         observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
         observer.outer_middleware(throttling)
+    dp.callback_query.middleware(ClaimMiddleware())  # the one place a confirmation token is claimed
     dp.include_routers(*get_routers())
     lag_limit = max(60.0, 5 * settings.poll_idle_seconds)
     mode = "webhook" if settings.webhook_url else "polling"
@@ -264,11 +270,7 @@ async def create_app(settings: Settings) -> App:
         settings=settings,
         bot=bot,
         dp=dp,
-        db=db,
-        smspva=smspva,
-        i18n=i18n,
-        poller=poller,
-        sender=sender,
+        deps=deps,
         health=health_check(db, poller, outbox, lag_limit, mode),
     )
 
@@ -276,7 +278,7 @@ async def create_app(settings: Settings) -> App:
     background.add("outbox", sender.run, stop=sender.stop)
     background.add("poller", poller.run, stop=poller.stop)
     background.add("outbox-prune", lambda: every(OUTBOX_PRUNE_SECONDS, _prune(outbox), "outbox-prune"))
-    background.add("expiry", lambda: _expiry_loop(expiry, settings.expiry_check_seconds))
+    background.add("expiry", lambda: _expiry_loop(expiry_service, settings.expiry_check_seconds))
     background.add("watches", lambda: every(settings.watch_check_seconds, watches.check_once, "watches"))
 
     async def on_startup() -> None:

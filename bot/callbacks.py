@@ -75,9 +75,20 @@ class RentCb(CallbackData, prefix="r1"):
     page: int = 0
 
 
-class ConfirmCb(CallbackData, prefix="k1"):
-    """A money-moving confirmation. Only the token travels: what it confirms lives in the database."""
+class ConfirmKind(StrEnum):
+    RENT = "r"
+    PROLONG = "p"
+    ADD_SERVICE = "s"
+    DELETE = "d"
+    RESTORE = "x"
 
+
+class ConfirmCb(CallbackData, prefix="k2"):
+    """A money-moving confirmation: its kind (which handler runs it) and the token. What it
+    confirms lives in the database, and the claim checks the stored kind matches. "k1" (token only)
+    buttons on old messages no longer parse and get the "outdated" answer."""
+
+    kind: ConfirmKind
     token: str
 
 

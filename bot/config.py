@@ -6,11 +6,16 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Telegram tokens look like "123456789:AA...": a numeric bot id, a colon, a URL-safe secret.
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+
+# Links shown to users; SMSPVA's own site unless the operator points them elsewhere.
+DEFAULT_SUPPORT_URL = "https://smspva.com/"
+DEFAULT_TOP_UP_URL = "https://smspva.com/"
+DEFAULT_API_KEY_URL = "https://smspva.com/"
 
 
 def _parse_id_list(value: object) -> object:
@@ -56,6 +61,9 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, gt=0, lt=65536)
     health_port: int | None = Field(default=None, gt=0, lt=65536)
     throttle_per_minute: int = Field(default=40, gt=0)
+    support_url: str = DEFAULT_SUPPORT_URL
+    top_up_url: str = DEFAULT_TOP_UP_URL
+    api_key_url: str = DEFAULT_API_KEY_URL
 
     @field_validator("bot_token")
     @classmethod
@@ -110,6 +118,14 @@ class Settings(BaseSettings):
             raise ValueError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("support_url", "top_up_url", "api_key_url")
+    @classmethod
+    def _check_link(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
     @field_validator("telegram_api_url", "smspva_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -117,3 +133,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+
+def config_error_line(error: ValidationError) -> str:
+    """One line for stderr naming every bad variable (`python -m bot` and `python -m bot.rotate_keys`)."""
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]).upper() or "?"
+        reason = "is required" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
+        problems.append(f"{name} {reason}")
+    return "configuration error: " + "; ".join(problems)

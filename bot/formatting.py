@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from babel import Locale
 from babel.dates import format_skeleton
 from babel.numbers import format_currency, format_decimal
+
+from bot.periods import Period
 
 CENT = Decimal("0.01")
 
@@ -148,3 +150,10 @@ def _iso_territories() -> set[str]:
         # "EN" is SMSPVA's code for England (see the page's restore example), not an ISO country.
         _ISO_CACHE.discard("EN")
     return _ISO_CACHE
+
+
+def period_label(period: Period) -> str:
+    """ "2 weeks", "1 month", in the user's language."""
+    if period.dtype == "week":
+        return ngettext("{count} week", "{count} weeks", period.dcount).format(count=period.dcount)
+    return ngettext("{count} month", "{count} months", period.dcount).format(count=period.dcount)

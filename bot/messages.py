@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import DEFAULT_SUPPORT_URL, DEFAULT_TOP_UP_URL
 from bot.formatting import escape
-from bot.services.order_actions import ActionOutcome, ActionStatus
 from bot.smspva import ErrorKind, RestoreErrorCode, SmspvaError, SmspvaUnavailable
 
-TOP_UP_URL = "https://smspva.com/"
-SUPPORT_URL = "https://smspva.com/"
+# The links themselves come from Settings (SUPPORT_URL, TOP_UP_URL, API_KEY_URL); this name stays
+# for bot/pushes.py until its texts take the URL from Settings as well.
+SUPPORT_URL = DEFAULT_SUPPORT_URL
 RESTORE_METHODS = frozenset({"restore_user", "restore_user_precalc"})
 
 
-def need_key() -> str:
-    return _(
-        "To do this I need your SMSPVA API key.\n"
-        "Find it on smspva.com in your profile (API section), then send:\n"
-        "<code>/key YOUR_KEY</code>\n"
-        "or open Settings → API key. The message with the key is deleted at once."
+def need_key(key_url: str) -> str:
+    return (
+        _(
+            "To do this I need your SMSPVA API key.\n"
+            "Find it on smspva.com in your profile (API section), then send:\n"
+            "<code>/key YOUR_KEY</code>\n"
+            "or open Settings → API key. The message with the key is deleted at once."
+        )
+        + "\n"
+        + _('<a href="{url}">Where to find the key</a>').format(url=escape(key_url))
     )
 
 
@@ -65,7 +70,7 @@ def restore_error(code: RestoreErrorCode) -> str:
     return texts[code]
 
 
-def upstream_error(error: SmspvaError | SmspvaUnavailable) -> str:
+def upstream_error(error: SmspvaError | SmspvaUnavailable, top_up_url: str = DEFAULT_TOP_UP_URL) -> str:
     """A plain-language explanation with a next step; the upstream msg kept verbatim where useful."""
     if isinstance(error, SmspvaUnavailable):
         return unavailable()
@@ -82,7 +87,7 @@ def upstream_error(error: SmspvaError | SmspvaUnavailable) -> str:
         return _(
             'Your SMSPVA balance is not enough for this. <a href="{url}">Top up on smspva.com</a> '
             "and try again."
-        ).format(url=TOP_UP_URL)
+        ).format(url=escape(top_up_url))
     if error.kind is ErrorKind.NO_NUMBERS:
         return _("No numbers are left for this service right now. Try another country or service, or later.")
     if error.kind is ErrorKind.PROLONG_NOT_YET:
@@ -92,26 +97,3 @@ def upstream_error(error: SmspvaError | SmspvaUnavailable) -> str:
     return _("SMSPVA answered: «{msg}». Please check and try again, or write to SMSPVA support.").format(
         msg=escape(error.msg or "?")
     )
-
-
-def outcome_text(outcome: ActionOutcome, success: str) -> str:
-    if outcome.status is ActionStatus.DONE:
-        return success
-    if outcome.status is ActionStatus.DONE_AFTER_CHECK:
-        return (
-            _("SMSPVA answered unclearly, so I checked your orders: it went through. I did not retry.")
-            + "\n\n"
-            + success
-        )
-    if outcome.status is ActionStatus.NOT_DONE:
-        return _(
-            "SMSPVA did not give a clear answer. I checked your orders and nothing changed, so it did not go "
-            "through. I did not retry; you can try again."
-        )
-    if outcome.status is ActionStatus.UNCLEAR:
-        return _(
-            "SMSPVA did not give a clear answer and I could not check your orders either. I did not retry, so "
-            "you are never charged twice. Look at My numbers in a minute."
-        )
-    assert outcome.error is not None
-    return "❌ " + upstream_error(outcome.error)

@@ -12,8 +12,7 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.__main__ import config_error_line
-from bot.config import Settings
+from bot.config import Settings, config_error_line
 from bot.crypto import KeyBox, SecretKeyError, load_secret_keys
 from bot.db import Database, DatabaseError, UsersRepo
 

@@ -64,17 +64,18 @@ class ConfirmationsRepo:
         )
         return token
 
-    async def claim(self, token: str, user_id: int) -> ClaimResult:
+    async def claim(self, token: str, user_id: int, kind: str) -> ClaimResult:
+        """Win the token for this user and kind (a button claiming another kind is refused as unknown)."""
         now = int(time.time())
         changed = await self._db.execute(
             "UPDATE confirmations SET status = 'running', used_at = ?"
-            " WHERE token = ? AND user_id = ? AND status = 'pending' AND expires_at > ?",
-            (now, token, user_id, now),
+            " WHERE token = ? AND user_id = ? AND kind = ? AND status = 'pending' AND expires_at > ?",
+            (now, token, user_id, kind, now),
         )
         row = await self._db.fetch_one(
             "SELECT token, user_id, kind, payload, status, expires_at FROM confirmations"
-            " WHERE token = ? AND user_id = ?",
-            (token, user_id),
+            " WHERE token = ? AND user_id = ? AND kind = ?",
+            (token, user_id, kind),
         )
         if row is None:
             return ClaimResult(None, None)

@@ -8,7 +8,6 @@ from bot.handlers import (
     account,
     admin,
     archive,
-    confirm,
     errors,
     fallback,
     language,
@@ -40,7 +39,6 @@ def get_routers() -> list[Router]:
         rent.router,
         orders.router,
         archive.router,
-        confirm.router,
         fallback.router,
         errors.router,
     ]

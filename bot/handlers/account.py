@@ -12,16 +12,15 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb
-from bot.db import UserRow, UsersRepo
+from bot.callbacks import SettingsAction, SettingsCb
+from bot.db import UserRow
+from bot.deps import Deps
 from bot.formatting import masked_key
 from bot.handlers.screen import show
-from bot.keyboards.common import back_button, home_button
+from bot.keyboards import settings as kb
 from bot.messages import upstream_error
-from bot.services.poller import SmsPoller
-from bot.smspva import ErrorKind, SmspvaClient, SmspvaError, SmspvaUnavailable
+from bot.smspva import ErrorKind, SmspvaError, SmspvaUnavailable
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
@@ -36,21 +35,16 @@ class KeyForm(StatesGroup):
 
 
 def key_screen(user: UserRow) -> tuple[str, InlineKeyboardMarkup]:
-    builder = InlineKeyboardBuilder()
-    if user.has_key and user.api_key_last4:
+    linked = bool(user.has_key and user.api_key_last4)
+    if linked and user.api_key_last4:
         text = _("🔑 <b>API key</b>\n\nLinked: <code>{masked}</code>").format(
             masked=masked_key(user.api_key_last4)
         )
         if user.key_invalid:
             text += "\n" + _("⚠️ SMSPVA rejected this key last time. Replace it to resume.")
-        builder.button(text=_("Replace"), callback_data=SettingsCb(action=SettingsAction.KEY_REPLACE))
-        builder.button(text=_("Unlink"), callback_data=SettingsCb(action=SettingsAction.KEY_UNLINK))
     else:
         text = _("🔑 <b>API key</b>\n\nNo key linked yet.")
-        builder.button(text=_("Link a key"), callback_data=SettingsCb(action=SettingsAction.KEY_REPLACE))
-    builder.adjust(2)
-    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    return text, builder.as_markup()
+    return text, kb.api_key(linked)
 
 
 def prompt_text() -> str:
@@ -68,15 +62,9 @@ async def _delete_quietly(bot: Bot, message: Message) -> None:
         log.warning("could not delete key message reason=%s", error.message)
 
 
-async def link_key(
-    message: Message,
-    bot: Bot,
-    raw_key: str,
-    user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    poller: SmsPoller,
-) -> None:
+async def link_key(message: Message, bot: Bot, raw_key: str, user: UserRow, deps: Deps) -> None:
+    """Check a new key with SMSPVA before saving it (its errors are about the new key, so they are
+    answered here, not by the error handler, and never mark the stored key invalid)."""
     await _delete_quietly(bot, message)
     key = raw_key.strip()
     if not _KEY_RE.match(key):
@@ -85,9 +73,13 @@ async def link_key(
         )
         return
     try:
-        await smspva.orders(key)
+        await deps.smspva.orders(key)
     except SmspvaUnavailable as error:
-        await message.answer(upstream_error(error) + "\n" + _("Your key was not saved; send it again later."))
+        await message.answer(
+            upstream_error(error, deps.settings.top_up_url)
+            + "\n"
+            + _("Your key was not saved; send it again later.")
+        )
         return
     except SmspvaError as error:
         if error.kind is ErrorKind.AUTH:
@@ -95,38 +87,27 @@ async def link_key(
                 "SMSPVA does not accept this key. Check it in your smspva.com profile. Nothing was saved."
             )
         else:
-            text = upstream_error(error) + "\n" + _("The key was not saved.")
+            text = upstream_error(error, deps.settings.top_up_url) + "\n" + _("The key was not saved.")
         await message.answer(text)
         return
-    await users.set_api_key(user.id, key)
-    poller.poke(user.id)
+    await deps.users.set_api_key(user.id, key)
+    deps.poller.poke(user.id)
     log.info("api key linked user_id=%s", user.id)
-    builder = InlineKeyboardBuilder()
-    builder.button(text="📱 " + _("Rent a number"), callback_data=MenuCb(action=MenuAction.RENT))
-    builder.button(text="📋 " + _("My numbers"), callback_data=MenuCb(action=MenuAction.ORDERS))
-    builder.row(home_button())
     await message.answer(
         _("✅ Key linked: <code>{masked}</code>. The message with it was deleted.").format(
             masked=masked_key(key[-4:])
         ),
-        reply_markup=builder.as_markup(),
+        reply_markup=kb.key_linked(),
     )
 
 
 @router.message(Command("key"))
 async def cmd_key(
-    message: Message,
-    command: CommandObject,
-    bot: Bot,
-    user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    poller: SmsPoller,
-    state: FSMContext,
+    message: Message, command: CommandObject, bot: Bot, user: UserRow, deps: Deps, state: FSMContext
 ) -> None:
     if command.args:
         await state.clear()
-        await link_key(message, bot, command.args, user, users, smspva, poller)
+        await link_key(message, bot, command.args, user, deps)
         return
     await state.set_state(KeyForm.waiting)
     text, _markup = key_screen(user)
@@ -134,17 +115,9 @@ async def cmd_key(
 
 
 @router.message(KeyForm.waiting, F.text, ~F.text.startswith("/"))
-async def on_key_pasted(
-    message: Message,
-    bot: Bot,
-    user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    poller: SmsPoller,
-    state: FSMContext,
-) -> None:
+async def on_key_pasted(message: Message, bot: Bot, user: UserRow, deps: Deps, state: FSMContext) -> None:
     await state.clear()
-    await link_key(message, bot, message.text or "", user, users, smspva, poller)
+    await link_key(message, bot, message.text or "", user, deps)
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.KEY))
@@ -158,32 +131,27 @@ async def on_key_screen(query: CallbackQuery, user: UserRow) -> None:
 async def on_key_replace(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(KeyForm.waiting)
     await query.answer()
-    builder = InlineKeyboardBuilder()
-    builder.row(back_button(SettingsCb(action=SettingsAction.KEY).pack()))
-    await show(query, prompt_text(), builder.as_markup())
+    await show(query, prompt_text(), kb.back_to_key())
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.KEY_UNLINK))
 async def on_key_unlink(query: CallbackQuery) -> None:
     await query.answer()
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, unlink"), callback_data=SettingsCb(action=SettingsAction.KEY_UNLINK_CONFIRM))
-    builder.row(back_button(SettingsCb(action=SettingsAction.KEY).pack()))
     await show(
         query,
         _(
             "Unlink your API key? The bot will stop pushing SMS and cannot rent or manage numbers until "
             "you link a key again. Your numbers on SMSPVA are not affected."
         ),
-        builder.as_markup(),
+        kb.unlink_confirm(),
     )
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.KEY_UNLINK_CONFIRM))
-async def on_key_unlink_confirm(query: CallbackQuery, user: UserRow, users: UsersRepo) -> None:
-    await users.clear_api_key(user.id)
+async def on_key_unlink_confirm(query: CallbackQuery, user: UserRow, deps: Deps) -> None:
+    await deps.users.clear_api_key(user.id)
     log.info("api key unlinked user_id=%s", user.id)
     await query.answer(_("Key unlinked."))
-    refreshed = await users.get(user.id)
+    refreshed = await deps.users.get(user.id)
     text, markup = key_screen(refreshed or user)
     await show(query, text, markup)

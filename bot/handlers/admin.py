@@ -9,32 +9,27 @@ from aiogram.filters import Command, Filter
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import Settings
-from bot.db import UsersRepo
-from bot.db.orders import OrdersRepo
-from bot.db.outbox import OutboxRepo
+from bot.deps import Deps
 from bot.formatting import number
-from bot.smspva import SmspvaClient
 
 router = Router(name=__name__)
 
 
 class IsAdmin(Filter):
-    async def __call__(self, message: Message, settings: Settings) -> bool:
-        return message.from_user is not None and message.from_user.id in settings.admin_ids
+    async def __call__(self, message: Message, deps: Deps) -> bool:
+        return message.from_user is not None and message.from_user.id in deps.settings.admin_ids
 
 
 @router.message(Command("stats"), IsAdmin())
-async def cmd_stats(
-    message: Message, users: UsersRepo, orders_repo: OrdersRepo, outbox: OutboxRepo, smspva: SmspvaClient
-) -> None:
-    calls, failures = smspva.stats.last_hour()
+async def cmd_stats(message: Message, deps: Deps) -> None:
+    users, outbox = deps.users, deps.outbox
+    calls, failures = deps.smspva.stats.last_hour()
     rate = f"{100 * failures / calls:.1f}%" if calls else "—"
     lines = [
         _("📊 <b>Stats</b>"),
         _("Users: {count}").format(count=number(await users.count())),
         _("Linked keys: {count}").format(count=number(await users.count_linked())),
-        _("Active orders: {count}").format(count=number(await orders_repo.count_live())),
+        _("Active orders: {count}").format(count=number(await deps.orders.count_live())),
         _("SMS pushed in the last 24 h: {count}").format(
             count=number(await outbox.sent_since(time.time() - 86400, kind="sms"))
         ),

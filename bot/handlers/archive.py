@@ -3,37 +3,35 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ArchiveAction, ArchiveCb, ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb
-from bot.db import UserRow, UsersRepo
-from bot.db.confirmations import Confirmation, ConfirmationsRepo
+from bot.callbacks import ArchiveAction, ArchiveCb, ConfirmCb, ConfirmKind, MenuAction, MenuCb
+from bot.db import UserRow
+from bot.db.confirmations import Confirmation
+from bot.deps import Deps
 from bot.formatting import escape, local_date, local_datetime, ltr_code, money, number
-from bot.handlers.confirm import executor
+from bot.handlers.confirm import outcome_text
+from bot.handlers.errors import forget_rejected_key
 from bot.handlers.screen import show
-from bot.keyboards.common import back_button, home_button, only_home
-from bot.messages import need_key, outcome_text, upstream_error
-from bot.services.catalog import Catalog
-from bot.services.order_actions import RESTORE, ActionStatus, OrderActions
-from bot.services.poller import SmsPoller
-from bot.smspva import HistoryItem, SmspvaClient, SmspvaError, SmspvaUnavailable
+from bot.handlers.upstream import require_key
+from bot.keyboards import archive as kb
+from bot.services.order_actions import RESTORE
+from bot.smspva import HistoryItem, SmspvaError, SmspvaUnavailable
 
 router = Router(name=__name__)
 
 PAGE_SIZE = 5
 
 
-async def service_name(catalog: Catalog, country: str, code: str) -> str:
+async def service_name(deps: Deps, country: str, code: str) -> str:
     """The page resolves the service code via the catalog; so do we (the code if unknown)."""
     try:
-        service = await catalog.service(country, code) if country else None
+        service = await deps.catalog.service(country, code) if country else None
     except (SmspvaError, SmspvaUnavailable):
         service = None
     return service.name if service else code
@@ -44,33 +42,18 @@ def _restorable(item: HistoryItem) -> bool:
     return item.is_avail_for_restore is not False
 
 
-async def render_archive(
-    event: Message | CallbackQuery,
-    user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    catalog: Catalog,
-    page: int,
-) -> None:
-    apikey = await users.api_key(user.id)
-    if apikey is None:
-        await show(event, need_key(), only_home())
-        return
+async def render_archive(event: Message | CallbackQuery, user: UserRow, deps: Deps, page: int) -> None:
+    apikey = await require_key(deps, user)
     page = max(page, 0)
-    try:
-        # One extra row tells whether a next page exists (the API gives no total).
-        items = await smspva.rent_history(apikey, skip=page * PAGE_SIZE, take=PAGE_SIZE + 1)
-    except (SmspvaError, SmspvaUnavailable) as error:
-        await show(event, upstream_error(error), only_home())
-        return
+    # One extra row tells whether a next page exists (the API gives no total).
+    items = await deps.smspva.rent_history(apikey, skip=page * PAGE_SIZE, take=PAGE_SIZE + 1)
     has_next = len(items) > PAGE_SIZE
     items = items[:PAGE_SIZE]
     lines = [_("🗄 <b>Archive</b> — page {page}").format(page=page + 1), ""]
-    builder = InlineKeyboardBuilder()
     if not items:
         lines.append(_("No matching records found"))
     for item in items:
-        name = await service_name(catalog, item.country, item.resource_code)
+        name = await service_name(deps, item.country, item.resource_code)
         begin = local_date(item.begin, user.timezone) if item.begin else "—"
         closed = local_date(item.closed, user.timezone) if item.closed else "—"
         lines.append(
@@ -78,105 +61,39 @@ async def render_archive(
                 begin=begin, closed=closed, service=escape(name), number=ltr_code("+" + item.number)
             )
         )
-        if _restorable(item):
-            builder.row(
-                InlineKeyboardButton(
-                    text="♻️ " + _("Restore +{number}").format(number=item.number),
-                    callback_data=ArchiveCb(action=ArchiveAction.RESTORE, order_id=item.order_id).pack(),
-                )
-            )
-    nav: list[InlineKeyboardButton] = []
-    if page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                text="◀️ " + _("Page {page}").format(page=page),
-                callback_data=ArchiveCb(action=ArchiveAction.PAGE, page=page - 1).pack(),
-            )
-        )
-    if has_next:
-        nav.append(
-            InlineKeyboardButton(
-                text=_("Page {page}").format(page=page + 2) + " ▶️",
-                callback_data=ArchiveCb(action=ArchiveAction.PAGE, page=page + 1).pack(),
-            )
-        )
-    if nav:
-        builder.row(*nav)
-    builder.row(home_button())
-    await show(event, "\n".join(lines), builder.as_markup())
+    restorable = [(item.order_id, item.number) for item in items if _restorable(item)]
+    await show(event, "\n".join(lines), kb.archive_page(restorable, page, has_next))
 
 
 @router.message(Command("archive"))
-async def cmd_archive(
-    message: Message,
-    user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    catalog: Catalog,
-    state: FSMContext,
-) -> None:
-    await state.clear()
-    await render_archive(message, user, users, smspva, catalog, 0)
-
-
 @router.callback_query(MenuCb.filter(F.action == MenuAction.ARCHIVE))
-async def on_menu_archive(
-    query: CallbackQuery,
-    user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    catalog: Catalog,
-    state: FSMContext,
-) -> None:
+async def open_archive(event: Message | CallbackQuery, user: UserRow, deps: Deps, state: FSMContext) -> None:
     await state.clear()
-    await query.answer()
-    await render_archive(query, user, users, smspva, catalog, 0)
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    await render_archive(event, user, deps, 0)
 
 
 @router.callback_query(ArchiveCb.filter(F.action == ArchiveAction.PAGE))
-async def on_archive_page(
-    query: CallbackQuery,
-    callback_data: ArchiveCb,
-    user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    catalog: Catalog,
-) -> None:
+async def on_archive_page(query: CallbackQuery, callback_data: ArchiveCb, user: UserRow, deps: Deps) -> None:
     await query.answer()
-    await render_archive(query, user, users, smspva, catalog, callback_data.page)
+    await render_archive(query, user, deps, callback_data.page)
 
 
 # --- restore -------------------------------------------------------------------------------------
 
 
 @router.callback_query(ArchiveCb.filter(F.action == ArchiveAction.RESTORE))
-async def on_restore(
-    query: CallbackQuery,
-    callback_data: ArchiveCb,
-    user: UserRow,
-    users: UsersRepo,
-    smspva: SmspvaClient,
-    confirmations: ConfirmationsRepo,
-) -> None:
+async def on_restore(query: CallbackQuery, callback_data: ArchiveCb, user: UserRow, deps: Deps) -> None:
     await query.answer()
-    apikey = await users.api_key(user.id)
-    if apikey is None:
-        await show(query, need_key(), only_home())
-        return
-    back = InlineKeyboardMarkup(
-        inline_keyboard=[[back_button(ArchiveCb(action=ArchiveAction.PAGE).pack()), home_button()]]
-    )
-    try:
-        # restore_user_precalc checks ownership upstream (NOTOWNER) with the user's own key: a
-        # forged order id costs nothing and gets the documented explanation.
-        quote = await smspva.restore_precalc(apikey, callback_data.order_id)
-    except (SmspvaError, SmspvaUnavailable) as error:
-        await show(query, "❌ " + upstream_error(error), back)
-        return
+    apikey = await require_key(deps, user)
+    # restore_user_precalc checks ownership upstream (NOTOWNER) with the user's own key: a
+    # forged order id costs nothing and gets the documented explanation.
+    quote = await deps.smspva.restore_precalc(apikey, callback_data.order_id)
     full_number = (
         "+" + quote.pnumber if quote.pnumber and not quote.pnumber.startswith("+") else quote.pnumber
     )
-    token = await confirmations.issue(
+    token = await deps.confirmations.issue(
         user.id,
         RESTORE,
         {
@@ -198,28 +115,16 @@ async def on_restore(
             "Restoring is possible only when it is technically feasible."
         ),
     ]
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text="✅ " + _("Restore and pay"), callback_data=ConfirmCb(token=token).pack()
-                )
-            ],
-            [back_button(ArchiveCb(action=ArchiveAction.PAGE).pack()), home_button()],
-        ]
-    )
-    await show(query, "\n".join(lines), markup)
+    await show(query, "\n".join(lines), kb.restore_preview(token))
 
 
-@executor(RESTORE)
-async def execute_restore(
-    query: CallbackQuery, confirmation: Confirmation, apikey: str, data: dict[str, Any]
+@router.callback_query(ConfirmCb.filter(F.kind == ConfirmKind.RESTORE))
+async def confirm_restore(
+    query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
-    actions: OrderActions = data["order_actions"]
-    user: UserRow = data["user"]
-    poller: SmsPoller = data["poller"]
     await show(query, _("⏳ Restoring…"))
-    outcome = await actions.restore(confirmation, apikey)
+    outcome = await deps.order_actions.restore(confirmation, apikey)
+    await forget_rejected_key(deps, user.id, outcome.error)
     success = _("✅ Restored {number}. Charged: {price}.").format(
         number=ltr_code("+" + str(confirmation.payload.get("number", ""))),
         price=money(Decimal(str(confirmation.payload.get("price", "0")))),
@@ -228,15 +133,7 @@ async def execute_restore(
         success += "\n" + _("New end date: {date}").format(
             date=local_datetime(outcome.order.until, user.timezone)
         )
-    rows = [[home_button()]]
-    if outcome.status in (ActionStatus.DONE, ActionStatus.DONE_AFTER_CHECK):
-        poller.poke(user.id)
-        rows.insert(
-            0,
-            [
-                InlineKeyboardButton(
-                    text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST).pack()
-                )
-            ],
-        )
-    await show(query, outcome_text(outcome, success), InlineKeyboardMarkup(inline_keyboard=rows))
+    if outcome.succeeded:
+        deps.poller.poke(user.id)
+    text = outcome_text(outcome, success, deps.settings.top_up_url)
+    await show(query, text, kb.restore_result(outcome.succeeded))

@@ -1,7 +1,10 @@
-"""Confirm buttons: claim the single-use token, then run exactly one money-moving call.
+"""Confirm buttons: the one place a single-use token is claimed, before exactly one money-moving call.
 
-The callback is answered and the keyboard removed before anything goes upstream, so a second tap
-has nothing to press; and a second tap that races in anyway loses the database claim.
+`ClaimMiddleware` sits on the dispatcher's callback observer (`app.py`), in front of every handler.
+For a `ConfirmCb` press it refuses a second operation of the same user, claims the token for the
+kind the button carries (a token of another kind is refused), answers the callback and removes the
+keyboard before anything goes upstream, and hands the kind's handler `confirmation` and `apikey`.
+Each kind's handler is an ordinary handler filtered by `ConfirmCb.filter(F.kind == ...)`.
 """
 
 from __future__ import annotations
@@ -10,33 +13,31 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Router
-from aiogram.types import CallbackQuery, Message
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import ConfirmCb
-from bot.db import UserRow, UsersRepo
-from bot.db.confirmations import Confirmation, ConfirmationsRepo, ConfirmStatus
+from bot.callbacks import ConfirmCb, ConfirmKind
+from bot.db import UserRow
+from bot.db.confirmations import ConfirmStatus
+from bot.deps import deps_of
 from bot.handlers.screen import drop_keyboard
-from bot.keyboards.common import only_home
-from bot.messages import need_key
-from bot.services.locks import UserLocks
+from bot.handlers.upstream import KeyMissing
+from bot.messages import upstream_error
+from bot.services.money import Verdict
+from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, RESTORE, ActionOutcome
+from bot.services.renting import CONFIRM_KIND
 
-router = Router(name=__name__)
 log = logging.getLogger(__name__)
 
-Executor = Callable[[CallbackQuery, Confirmation, str, dict[str, Any]], Awaitable[None]]
-EXECUTORS: dict[str, Executor] = {}
-
-
-def executor(kind: str) -> Callable[[Executor], Executor]:
-    """Register the function that carries out confirmations of one kind."""
-
-    def register(func: Executor) -> Executor:
-        EXECUTORS[kind] = func
-        return func
-
-    return register
+# The kind each button claims, as stored with the token by the screen that issued it.
+STORED_KIND: dict[ConfirmKind, str] = {
+    ConfirmKind.RENT: CONFIRM_KIND,
+    ConfirmKind.PROLONG: PROLONG,
+    ConfirmKind.ADD_SERVICE: ADD_SERVICE,
+    ConfirmKind.DELETE: DELETE,
+    ConfirmKind.RESTORE: RESTORE,
+}
 
 
 def refused_text(status: ConfirmStatus | None) -> str:
@@ -47,58 +48,72 @@ def refused_text(status: ConfirmStatus | None) -> str:
     return _("This confirmation has expired. Open the screen again to see the current price.")
 
 
-@router.callback_query(ConfirmCb.filter())
-async def on_confirm(
-    query: CallbackQuery,
-    callback_data: ConfirmCb,
-    user: UserRow,
-    users: UsersRepo,
-    confirmations: ConfirmationsRepo,
-    user_locks: UserLocks,
-    **data: Any,
-) -> None:
-    running = user_locks.running(user.id)
-    if running is not None:
-        if running == callback_data.token:
-            text = refused_text(ConfirmStatus.DONE)
-        else:
-            status = await confirmations.status(callback_data.token, user.id)
-            if status is ConfirmStatus.PENDING:
-                text = _("Another operation is still running — please wait for its result.")
+class ClaimMiddleware(BaseMiddleware):
+    """Inner callback middleware: claims the token of a Confirm press, or refuses it."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        callback_data = data.get("callback_data")
+        if not isinstance(callback_data, ConfirmCb):
+            return await handler(event, data)
+        assert isinstance(event, CallbackQuery)
+        deps = deps_of(data)
+        user: UserRow = data["user"]
+        token = callback_data.token
+        running = deps.user_locks.running(user.id)
+        if running is not None:
+            if running == token:
+                text = refused_text(ConfirmStatus.DONE)
             else:
-                text = refused_text(status)
-        await query.answer(text, show_alert=True)
-        return
-    with user_locks.hold(user.id, callback_data.token):
-        await _run(query, callback_data, user, users, confirmations, data)
+                status = await deps.confirmations.status(token, user.id)
+                if status is ConfirmStatus.PENDING:
+                    text = _("Another operation is still running — please wait for its result.")
+                else:
+                    text = refused_text(status)
+            await event.answer(text, show_alert=True)
+            return None
+        with deps.user_locks.hold(user.id, token):
+            claim = await deps.confirmations.claim(token, user.id, STORED_KIND[callback_data.kind])
+            confirmation = claim.confirmation
+            if confirmation is None:
+                await event.answer(refused_text(claim.status), show_alert=True)
+                return None
+            await event.answer(_("⏳ Working on it…"))
+            await drop_keyboard(event)
+            apikey = await deps.users.api_key(user.id)
+            if apikey is None:
+                # Nothing was sent upstream: the confirmation ends here.
+                await deps.confirmations.finish(token, ConfirmStatus.FAILED, {"msg": "no key"})
+                raise KeyMissing
+            log.info("confirmation running kind=%s user_id=%s", confirmation.kind, user.id)
+            data["confirmation"] = confirmation
+            data["apikey"] = apikey
+            return await handler(event, data)
 
 
-async def _run(
-    query: CallbackQuery,
-    callback_data: ConfirmCb,
-    user: UserRow,
-    users: UsersRepo,
-    confirmations: ConfirmationsRepo,
-    data: dict[str, Any],
-) -> None:
-    claim = await confirmations.claim(callback_data.token, user.id)
-    confirmation = claim.confirmation
-    if confirmation is None:
-        await query.answer(refused_text(claim.status), show_alert=True)
-        return
-    await query.answer(_("⏳ Working on it…"))
-    await drop_keyboard(query)
-    func = EXECUTORS.get(confirmation.kind)
-    apikey = await users.api_key(user.id)
-    if func is None or apikey is None:
-        # Nothing was sent upstream: the confirmation ends here.
-        await confirmations.finish(confirmation.token, ConfirmStatus.FAILED, {"msg": "no key or kind"})
-        if isinstance(query.message, Message):
-            await query.message.answer(
-                need_key() if apikey is None else _("This button is outdated."), reply_markup=only_home()
-            )
-        return
-    log.info("confirmation running kind=%s user_id=%s", confirmation.kind, user.id)
-    await func(
-        query, confirmation, apikey, {"user": user, "users": users, "confirmations": confirmations, **data}
-    )
+def outcome_text(outcome: ActionOutcome, success: str, top_up_url: str) -> str:
+    """What the user reads after a money-moving order action, whatever SMSPVA answered."""
+    if outcome.status is Verdict.DONE:
+        return success
+    if outcome.status is Verdict.DONE_AFTER_CHECK:
+        return (
+            _("SMSPVA answered unclearly, so I checked your orders: it went through. I did not retry.")
+            + "\n\n"
+            + success
+        )
+    if outcome.status is Verdict.NOT_DONE:
+        return _(
+            "SMSPVA did not give a clear answer. I checked your orders and nothing changed, so it did not go "
+            "through. I did not retry; you can try again."
+        )
+    if outcome.status is Verdict.UNCLEAR:
+        return _(
+            "SMSPVA did not give a clear answer and I could not check your orders either. I did not retry, so "
+            "you are never charged twice. Look at My numbers in a minute."
+        )
+    assert outcome.error is not None
+    return "❌ " + upstream_error(outcome.error, top_up_url)

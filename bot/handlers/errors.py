@@ -1,4 +1,10 @@
-"""Last line of defence: log an unexpected failure with context and tell the user."""
+"""Errors, handled once: upstream failures and a missing key become the user's message with its
+next step; anything else is logged with context and answered honestly.
+
+Handlers let `SmspvaError`, `SmspvaUnavailable` and `KeyMissing` raise; this router (included last)
+catches them for every screen. A key SMSPVA rejects is marked invalid here and only here
+(`forget_rejected_key`), so the poller pauses that user until they link a key again.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,106 @@ import logging
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import ErrorEvent
-from aiogram.utils.i18n import I18n
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.db import UsersRepo
+from bot.callbacks import ConfirmCb
+from bot.deps import Deps
+from bot.handlers.screen import show
+from bot.handlers.upstream import KeyMissing
 from bot.i18n import DEFAULT_LOCALE, user_locale
+from bot.keyboards.common import after_unknown_failure, only_home, retry
+from bot.messages import need_key, upstream_error
+from bot.smspva import ErrorKind, SmspvaError, SmspvaUnavailable
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
 
 
+async def forget_rejected_key(deps: Deps, user_id: int, error: BaseException | None) -> None:
+    """The one place a key is marked invalid: SMSPVA said it does not know it."""
+    if isinstance(error, SmspvaError) and error.kind is ErrorKind.AUTH:
+        log.info("api key rejected upstream user_id=%s", user_id)
+        await deps.users.mark_key_invalid(user_id)
+
+
+def _is_confirmation(query: CallbackQuery | None) -> bool:
+    """A Confirm press: a money-moving call may have been under way when the error struck."""
+    return query is not None and (query.data or "").startswith(ConfirmCb.__prefix__ + ":")
+
+
+async def _tell(event: ErrorEvent, bot: Bot, text: str, markup: InlineKeyboardMarkup, *, edit: bool) -> None:
+    """Answer where the update came from: edit the pressed button's screen (`edit`), or send anew."""
+    update = event.update
+    target: Message | CallbackQuery | None = update.message or update.callback_query
+    if update.callback_query is not None:
+        # Already answered, or too old: the message below still reaches the user.
+        with contextlib.suppress(TelegramAPIError):
+            await update.callback_query.answer()
+    try:
+        if edit and target is not None:
+            await show(target, text, markup)
+        elif (user_id := _user_id(event)) is not None:
+            await bot.send_message(user_id, text, reply_markup=markup)
+    except TelegramAPIError as error:
+        log.warning("could not report error to user reason=%s", error.message)
+
+
+def _user_id(event: ErrorEvent) -> int | None:
+    update = event.update
+    if update.message is not None and update.message.from_user is not None:
+        return update.message.from_user.id
+    if update.callback_query is not None:
+        return update.callback_query.from_user.id
+    return None
+
+
+async def _in_user_locale(deps: Deps, event: ErrorEvent) -> str:
+    user_id = _user_id(event)
+    user = await deps.users.get(user_id) if user_id is not None else None
+    return user_locale(user) if user else DEFAULT_LOCALE
+
+
+@router.error(ExceptionTypeFilter(KeyMissing))
+async def on_key_missing(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
+    with deps.i18n.context(), deps.i18n.use_locale(await _in_user_locale(deps, event)):
+        await _tell(event, bot, need_key(deps.settings.api_key_url), only_home(), edit=True)
+    return True
+
+
+@router.error(ExceptionTypeFilter(SmspvaError, SmspvaUnavailable))
+async def on_upstream_error(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
+    error = event.exception
+    assert isinstance(error, SmspvaError | SmspvaUnavailable)
+    query = event.update.callback_query
+    if _is_confirmation(query):
+        await _report_unexpected(event, bot, deps)  # a money call may have been under way
+        return True
+    log.info(
+        "upstream error shown update_id=%s error=%s method=%s",
+        event.update.update_id,
+        type(error).__name__,
+        error.method,
+    )
+    user_id = _user_id(event)
+    if user_id is not None:
+        await forget_rejected_key(deps, user_id, error)
+    with deps.i18n.context(), deps.i18n.use_locale(await _in_user_locale(deps, event)):
+        text = "❌ " + upstream_error(error, deps.settings.top_up_url)
+        markup = retry(query.data) if query is not None and query.data else only_home()
+        await _tell(event, bot, text, markup, edit=True)
+    return True
+
+
 @router.error()
-async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, users: UsersRepo) -> bool:
+async def on_unexpected(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
+    await _report_unexpected(event, bot, deps)
+    return True
+
+
+async def _report_unexpected(event: ErrorEvent, bot: Bot, deps: Deps) -> None:
+    """Log with context; tell the user only what is known."""
     update = event.update
     log.error(
         "unhandled error update_id=%s error=%s",
@@ -27,20 +120,19 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: I18n, users: UsersRepo) ->
         type(event.exception).__name__,
         exc_info=event.exception,
     )
-    chat_id: int | None = None
-    if update.message is not None:
-        chat_id = update.message.chat.id
-    elif update.callback_query is not None:
-        chat_id = update.callback_query.from_user.id
-        # Already answered, or too old: the message below still reaches the user.
-        with contextlib.suppress(TelegramAPIError):
-            await update.callback_query.answer()
-    if chat_id is not None:
-        user = await users.get(chat_id)
-        with i18n.context(), i18n.use_locale(user_locale(user) if user else DEFAULT_LOCALE):
+    user_id = _user_id(event)
+    # This press was a Confirm, or one of this user's confirmations is still being carried out.
+    confirming = _is_confirmation(update.callback_query) or (
+        user_id is not None and deps.user_locks.running(user_id) is not None
+    )
+    with deps.i18n.context(), deps.i18n.use_locale(await _in_user_locale(deps, event)):
+        if confirming:
+            # The claimed money-moving call may have gone out before the failure: say what is known.
+            text = _(
+                "Sorry, something went wrong on my side while carrying out your confirmation. It may or may "
+                "not have gone through; I did not retry it, so you are not charged twice. Look at My numbers "
+                "in a minute."
+            )
+        else:
             text = _("Sorry, something went wrong on my side. Please try again; nothing was lost.")
-        try:
-            await bot.send_message(chat_id, text)
-        except TelegramAPIError as error:
-            log.warning("could not report error to user reason=%s", error.message)
-    return True
+        await _tell(event, bot, text, after_unknown_failure(confirming), edit=False)

@@ -12,16 +12,14 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb, TzCb, WarnCb, WatchCb
-from bot.config import Settings
-from bot.db import UserRow, UsersRepo
-from bot.db.choices import ChoicesRepo
+from bot.db import UserRow
+from bot.deps import Deps
 from bot.formatting import current_locale, escape, flag, local_date, local_datetime, masked_key
 from bot.handlers.screen import show
 from bot.i18n import LANGUAGES
-from bot.keyboards.common import back_button, home_button
+from bot.keyboards import settings as kb
 
 router = Router(name=__name__)
 
@@ -70,56 +68,25 @@ def settings_screen(user: UserRow) -> tuple[str, InlineKeyboardMarkup]:
         _("API key: {key}").format(key=key_line),
         _("SMS for other services: {state}").format(state=_("on") if user.other_sms else _("off")),
     ]
-    builder = InlineKeyboardBuilder()
-    builder.button(text="🌐 " + _("Language"), callback_data=SettingsCb(action=SettingsAction.LANGUAGE))
-    builder.button(text="🕒 " + _("Time zone"), callback_data=SettingsCb(action=SettingsAction.TIMEZONE))
-    builder.button(text="🔑 " + _("API key"), callback_data=SettingsCb(action=SettingsAction.KEY))
-    builder.button(
-        text=("✅ " if user.other_sms else "❌ ") + _("Other-service SMS"),
-        callback_data=SettingsCb(action=SettingsAction.OTHER_SMS),
-    )
-    builder.button(
-        text="⏰ " + _("Expiry warnings"), callback_data=SettingsCb(action=SettingsAction.WARNINGS)
-    )
-    builder.button(text="🔔 " + _("Watches"), callback_data=SettingsCb(action=SettingsAction.WATCHES))
-    builder.adjust(2)
-    builder.row(home_button())
-    return "\n".join(lines), builder.as_markup()
+    return "\n".join(lines), kb.overview(user.other_sms)
 
 
 @router.message(Command("settings"))
-async def cmd_settings(message: Message, user: UserRow, state: FSMContext) -> None:
-    await state.clear()
-    text, markup = settings_screen(user)
-    await message.answer(text, reply_markup=markup)
-
-
 @router.callback_query(MenuCb.filter(F.action == MenuAction.SETTINGS))
-async def on_settings(query: CallbackQuery, user: UserRow, state: FSMContext) -> None:
+async def open_settings(event: Message | CallbackQuery, user: UserRow, state: FSMContext) -> None:
     await state.clear()
-    await query.answer()
-    text, markup = settings_screen(user)
-    await show(query, text, markup)
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    await show(event, *settings_screen(user))
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.OTHER_SMS))
-async def on_other_sms(query: CallbackQuery, user: UserRow, users: UsersRepo) -> None:
-    await users.set_other_sms(user.id, not user.other_sms)
-    refreshed = await users.get(user.id) or user
+async def on_other_sms(query: CallbackQuery, user: UserRow, deps: Deps) -> None:
+    await deps.users.set_other_sms(user.id, not user.other_sms)
+    refreshed = await deps.users.get(user.id) or user
     await query.answer(_("Saved."))
     text, markup = settings_screen(refreshed)
     await show(query, text, markup)
-
-
-def timezone_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for name in COMMON_ZONES:
-        builder.button(text=name, callback_data=TzCb(zone=name))
-    for name, label in OFFSET_ZONES:
-        builder.button(text=label, callback_data=TzCb(zone=name))
-    builder.adjust(*([2] * (len(COMMON_ZONES) // 2)), *([4] * 6))
-    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    return builder.as_markup()
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.TIMEZONE))
@@ -130,11 +97,11 @@ async def on_timezone_menu(query: CallbackQuery, user: UserRow, state: FSMContex
         "🕒 Your time zone is <b>{zone}</b>. Pick one below, or type its IANA name "
         "(for example <code>Europe/Istanbul</code> or <code>Asia/Tashkent</code>)."
     ).format(zone=zone_label(user.timezone))
-    await show(query, text, timezone_keyboard())
+    await show(query, text, kb.timezones(COMMON_ZONES, OFFSET_ZONES))
 
 
-async def _save_zone(user: UserRow, users: UsersRepo, name: str) -> str:
-    await users.set_timezone(user.id, name)
+async def _save_zone(user: UserRow, deps: Deps, name: str) -> str:
+    await deps.users.set_timezone(user.id, name)
     return _("Time zone set to {zone}. Local time now: {now}.").format(
         zone=zone_label(name), now=local_datetime(time.time(), name)
     )
@@ -142,14 +109,14 @@ async def _save_zone(user: UserRow, users: UsersRepo, name: str) -> str:
 
 @router.callback_query(TzCb.filter())
 async def on_timezone_chosen(
-    query: CallbackQuery, callback_data: TzCb, user: UserRow, users: UsersRepo, state: FSMContext
+    query: CallbackQuery, callback_data: TzCb, user: UserRow, deps: Deps, state: FSMContext
 ) -> None:
     if callback_data.zone not in available_timezones():
         await query.answer(_("Unknown time zone."), show_alert=True)
         return
     await state.clear()
-    await query.answer(await _save_zone(user, users, callback_data.zone))
-    refreshed = await users.get(user.id) or user
+    await query.answer(await _save_zone(user, deps, callback_data.zone))
+    refreshed = await deps.users.get(user.id) or user
     text, markup = settings_screen(refreshed)
     await show(query, text, markup)
 
@@ -169,7 +136,7 @@ def _resolve_zone(typed: str) -> str | None:
 
 
 @router.message(TzForm.waiting, F.text, ~F.text.startswith("/"))
-async def on_timezone_typed(message: Message, user: UserRow, users: UsersRepo, state: FSMContext) -> None:
+async def on_timezone_typed(message: Message, user: UserRow, deps: Deps, state: FSMContext) -> None:
     name = _resolve_zone(message.text or "")
     if name is None:
         await message.answer(
@@ -179,14 +146,12 @@ async def on_timezone_typed(message: Message, user: UserRow, users: UsersRepo, s
         )
         return
     await state.clear()
-    builder = InlineKeyboardBuilder()
-    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    await message.answer(await _save_zone(user, users, name), reply_markup=builder.as_markup())
+    await message.answer(await _save_zone(user, deps, name), reply_markup=kb.back_to_settings())
 
 
-async def watches_screen(user: UserRow, choices: ChoicesRepo) -> tuple[str, InlineKeyboardMarkup]:
-    watches = await choices.watches_for_user(user.id)
-    builder = InlineKeyboardBuilder()
+async def watches_screen(user: UserRow, deps: Deps) -> tuple[str, InlineKeyboardMarkup]:
+    watches = await deps.choices.watches_for_user(user.id)
+    stoppable: list[tuple[int, str]] = []
     if not watches:
         text = _(
             "🔔 <b>Watches</b>\n\nYou are not waiting for any service. When a service has no free numbers, "
@@ -202,31 +167,24 @@ async def watches_screen(user: UserRow, choices: ChoicesRepo) -> tuple[str, Inli
                     date=local_date(watch.expires_at, user.timezone),
                 )
             )
-            builder.button(
-                text="✖️ "
-                + _("Stop: {service} ({country})").format(service=watch.service_name, country=watch.country),
-                callback_data=WatchCb(watch_id=watch.id),
-            )
+            label = _("Stop: {service} ({country})").format(service=watch.service_name, country=watch.country)
+            stoppable.append((watch.id, label))
         text = "\n".join(lines)
-    builder.adjust(1)
-    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    return text, builder.as_markup()
+    return text, kb.watches(stoppable)
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.WATCHES))
-async def on_watches(query: CallbackQuery, user: UserRow, choices: ChoicesRepo) -> None:
+async def on_watches(query: CallbackQuery, user: UserRow, deps: Deps) -> None:
     await query.answer()
-    await show(query, *(await watches_screen(user, choices)))
+    await show(query, *(await watches_screen(user, deps)))
 
 
 @router.callback_query(WatchCb.filter())
-async def on_watch_cancel(
-    query: CallbackQuery, callback_data: WatchCb, user: UserRow, choices: ChoicesRepo
-) -> None:
+async def on_watch_cancel(query: CallbackQuery, callback_data: WatchCb, user: UserRow, deps: Deps) -> None:
     # The id comes from the client: deleting is scoped to this user's own watches.
-    removed = await choices.delete_watch(callback_data.watch_id, user.id)
+    removed = await deps.choices.delete_watch(callback_data.watch_id, user.id)
     await query.answer(_("Stopped.") if removed else _("This watch was already gone."))
-    await show(query, *(await watches_screen(user, choices)))
+    await show(query, *(await watches_screen(user, deps)))
 
 
 def threshold_label(hours: int) -> str:
@@ -241,30 +199,23 @@ def warnings_screen(user: UserRow, thresholds: tuple[int, ...]) -> tuple[str, In
         "⏰ <b>Expiry warnings</b>\n\nI warn you before a rental ends, with a Prolong button, and once after it "
         "ends, with Restore. Tap a threshold to switch it on or off."
     )
-    builder = InlineKeyboardBuilder()
-    for hours in thresholds:
-        mark = "❌ " if hours in user.warn_off else "✅ "
-        builder.button(text=mark + threshold_label(hours), callback_data=WarnCb(hours=hours))
-    builder.adjust(1)
-    builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    return text, builder.as_markup()
+    entries = [(hours, threshold_label(hours), hours not in user.warn_off) for hours in thresholds]
+    return text, kb.warnings(entries)
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.WARNINGS))
-async def on_warnings(query: CallbackQuery, user: UserRow, settings: Settings) -> None:
+async def on_warnings(query: CallbackQuery, user: UserRow, deps: Deps) -> None:
     await query.answer()
-    await show(query, *warnings_screen(user, settings.expiry_warn_hours))
+    await show(query, *warnings_screen(user, deps.settings.expiry_warn_hours))
 
 
 @router.callback_query(WarnCb.filter())
-async def on_warning_toggle(
-    query: CallbackQuery, callback_data: WarnCb, user: UserRow, users: UsersRepo, settings: Settings
-) -> None:
-    if callback_data.hours not in settings.expiry_warn_hours:
+async def on_warning_toggle(query: CallbackQuery, callback_data: WarnCb, user: UserRow, deps: Deps) -> None:
+    if callback_data.hours not in deps.settings.expiry_warn_hours:
         await query.answer(_("This button is outdated."), show_alert=True)
         return
     off = set(user.warn_off) ^ {callback_data.hours}
-    await users.set_warn_off(user.id, frozenset(off))
+    await deps.users.set_warn_off(user.id, frozenset(off))
     await query.answer(_("Saved."))
-    refreshed = await users.get(user.id) or user
-    await show(query, *warnings_screen(refreshed, settings.expiry_warn_hours))
+    refreshed = await deps.users.get(user.id) or user
+    await show(query, *warnings_screen(refreshed, deps.settings.expiry_warn_hours))

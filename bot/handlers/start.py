@@ -9,10 +9,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MenuAction, MenuCb
-from bot.db import UserRow, UsersRepo
+from bot.db import UserRow
+from bot.deps import Deps
 from bot.handlers.screen import show
 from bot.keyboards.common import main_menu, only_home
-from bot.services.outbox import OutboxSender
 
 router = Router(name=__name__)
 
@@ -33,21 +33,15 @@ def welcome_text(user: UserRow) -> str:
 
 
 @router.message(CommandStart())
-async def cmd_start(
-    message: Message, user: UserRow, users: UsersRepo, sender: OutboxSender, state: FSMContext
-) -> None:
-    await state.clear()
-    # Coming back after blocking the bot: pushes resume, the queued ones first.
-    if await users.set_bot_blocked(user.id, False):
-        sender.wake()
-    await message.answer(welcome_text(user), reply_markup=main_menu())
-
-
 @router.callback_query(MenuCb.filter(F.action == MenuAction.HOME))
-async def on_home(query: CallbackQuery, user: UserRow, state: FSMContext) -> None:
+async def open_home(event: Message | CallbackQuery, user: UserRow, deps: Deps, state: FSMContext) -> None:
     await state.clear()
-    await query.answer()
-    await show(query, welcome_text(user), main_menu())
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    # /start after blocking the bot: pushes resume, the queued ones first.
+    elif await deps.users.set_bot_blocked(user.id, False):
+        deps.sender.wake()
+    await show(event, welcome_text(user), main_menu())
 
 
 def help_text() -> str:
@@ -98,11 +92,8 @@ def help_text() -> str:
 
 
 @router.message(Command("help"))
-async def cmd_help(message: Message) -> None:
-    await message.answer(help_text(), reply_markup=only_home())
-
-
 @router.callback_query(MenuCb.filter(F.action == MenuAction.HELP))
-async def on_help(query: CallbackQuery) -> None:
-    await query.answer()
-    await show(query, help_text(), only_home())
+async def open_help(event: Message | CallbackQuery) -> None:
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    await show(event, help_text(), only_home())

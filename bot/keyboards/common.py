@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import LangCb, MenuAction, MenuCb
+from bot.callbacks import LangCb, MenuAction, MenuCb, OrderAction, OrderCb
 from bot.i18n import LANGUAGES
 
 
@@ -33,6 +33,28 @@ def back_button(callback_data: str) -> InlineKeyboardButton:
 
 def only_home() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+
+
+def my_numbers_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST).pack()
+    )
+
+
+def retry(callback_data: str) -> InlineKeyboardMarkup:
+    """After an upstream failure: press the same button again, or go home."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="🔁 " + _("Try again"), callback_data=callback_data)],
+            [home_button()],
+        ]
+    )
+
+
+def after_unknown_failure(confirming: bool) -> InlineKeyboardMarkup:
+    """After an unexpected error; a confirmation that may have gone through points at My numbers."""
+    rows = [[my_numbers_button()]] if confirming else []
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [home_button()]])
 
 
 def languages(current: str) -> InlineKeyboardMarkup:

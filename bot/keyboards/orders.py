@@ -9,10 +9,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb
-from bot.formatting import money, phone
+from bot.callbacks import ConfirmCb, ConfirmKind, MenuAction, MenuCb, OrderAction, OrderCb
+from bot.formatting import money, period_label, phone
 from bot.keyboards.common import back_button, home_button, nav_row, page_slice
-from bot.keyboards.rent import period_label
 from bot.periods import Period
 from bot.smspva import Order, OrderState, Service
 
@@ -98,10 +97,14 @@ def prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | None]]) 
     return builder.as_markup()
 
 
-def confirm(token: str, back: str) -> InlineKeyboardMarkup:
+def confirm(kind: ConfirmKind, token: str, back: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [InlineKeyboardButton(text="✅ " + _("Confirm"), callback_data=ConfirmCb(token=token).pack())],
+            [
+                InlineKeyboardButton(
+                    text="✅ " + _("Confirm"), callback_data=ConfirmCb(kind=kind, token=token).pack()
+                )
+            ],
             [back_button(back), home_button()],
         ]
     )
@@ -147,4 +150,34 @@ def add_service_days(order_id: int, service: Service, choices: tuple[int, ...]) 
         )
     builder.adjust(2)
     builder.row(back_button(_cb(OrderAction.ADD_SERVICE, order_id)), home_button())
+    return builder.as_markup()
+
+
+def auto_prolong_on(order_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text="⏹ " + _("Turn off"), callback_data=_cb(OrderAction.AUTO_PROLONG_OFF, order_id)
+                )
+            ],
+            *back_to_card(order_id).inline_keyboard,
+        ]
+    )
+
+
+def auto_prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | None]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for period, total in totals:
+        builder.button(
+            text=period_label(period) + (f" · {money(total)}" if total is not None else ""),
+            callback_data=OrderCb(
+                action=OrderAction.AUTO_PROLONG_SET,
+                order_id=order_id,
+                dtype=period.dtype,
+                dcount=period.dcount,
+            ),
+        )
+    builder.adjust(2)
+    builder.attach(InlineKeyboardBuilder(markup=back_to_card(order_id).inline_keyboard))
     return builder.as_markup()

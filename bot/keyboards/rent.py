@@ -6,23 +6,17 @@ from decimal import Decimal
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
+from bot.callbacks import ConfirmCb, ConfirmKind, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
 from bot.formatting import money, number
+from bot.formatting import period_label as period_label  # re-export: services/expiry.py still imports it here
 from bot.keyboards.common import back_button, home_button, nav_row, page_slice
 from bot.periods import Period
 from bot.smspva import Service
 
 COUNTRIES_PER_PAGE = 10
 SERVICES_PER_PAGE = 8
-
-
-def period_label(period: Period) -> str:
-    if period.dtype == "week":
-        return ngettext("{count} week", "{count} weeks", period.dcount).format(count=period.dcount)
-    return ngettext("{count} month", "{count} months", period.dcount).format(count=period.dcount)
 
 
 def countries(
@@ -119,7 +113,8 @@ def summary(
     if token is not None:
         builder.row(
             InlineKeyboardButton(
-                text="✅ " + _("Confirm and pay"), callback_data=ConfirmCb(token=token).pack()
+                text="✅ " + _("Confirm and pay"),
+                callback_data=ConfirmCb(kind=ConfirmKind.RENT, token=token).pack(),
             )
         )
     if needs_key:
@@ -160,4 +155,28 @@ def order_actions(order_id: int) -> InlineKeyboardMarkup:
     )
     builder.button(text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST))
     builder.adjust(2, 2, 1, 1)
+    return builder.as_markup()
+
+
+def after_failure(country: str, service: str, period: Period, *, watch: bool) -> InlineKeyboardMarkup:
+    """A rental that did not go through: the summary again (fresh price), a watch, My numbers."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text="🔁 " + _("See the summary again"),
+        callback_data=RentCb(
+            action=RentAction.AGAIN,
+            country=country,
+            service=service,
+            dtype=period.dtype,
+            dcount=period.dcount,
+        ),
+    )
+    if watch:
+        builder.button(
+            text="🔔 " + _("Notify me when available"),
+            callback_data=RentCb(action=RentAction.WATCH, country=country, service=service),
+        )
+    builder.button(text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST))
+    builder.adjust(1)
+    builder.row(home_button())
     return builder.as_markup()

@@ -1,48 +1,43 @@
 """Money-moving order actions (prolong, add service, delete, restore): one upstream call per
-confirmation, and a reconciliation with `orders` when the answer is unclear — never a retry."""
+confirmation, and a reconciliation with `orders` when the answer is unclear — never a retry
+(the pattern itself is `bot.services.money.call_once`)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from bot.db.confirmations import Confirmation, ConfirmationsRepo, ConfirmStatus
 from bot.db.orders import OrdersRepo
 from bot.periods import Period
+from bot.services.money import Verdict, call_once, find_order
 from bot.smspva import Order, PeriodType, SmspvaClient, SmspvaError, SmspvaUnavailable
 
-log = logging.getLogger(__name__)
-
+# The kinds stored with confirmation tokens (bot.db.confirmations).
 PROLONG = "prolong"
 ADD_SERVICE = "add_service"
 DELETE = "delete"
 RESTORE = "restore"
 
-
-class ActionStatus(Enum):
-    DONE = "done"
-    DONE_AFTER_CHECK = "done_after_check"  # unclear answer, but the order list shows it happened
-    NOT_DONE = "not_done"  # unclear answer, and the order list shows it did not happen
-    UNCLEAR = "unclear"  # unclear answer, and the order list could not be read
-    FAILED = "failed"  # SMSPVA refused, or the request never left
+# The token's final status for each verdict of the call.
+_TOKEN_STATUS = {
+    Verdict.DONE: (ConfirmStatus.DONE, None),
+    Verdict.DONE_AFTER_CHECK: (ConfirmStatus.DONE, None),
+    Verdict.NOT_DONE: (ConfirmStatus.FAILED, {"msg": "not found"}),
+    Verdict.UNCLEAR: (ConfirmStatus.UNCLEAR, None),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class ActionOutcome:
-    status: ActionStatus
+    status: Verdict
     order: Order | None = None  # the order as SMSPVA lists it afterwards, when known
     error: SmspvaError | SmspvaUnavailable | None = None
 
     @property
     def succeeded(self) -> bool:
-        return self.status in (ActionStatus.DONE, ActionStatus.DONE_AFTER_CHECK)
-
-
-def _find(orders: list[Order], order_id: int) -> Order | None:
-    return next((order for order in orders if order.id == order_id), None)
+        return self.status in (Verdict.DONE, Verdict.DONE_AFTER_CHECK)
 
 
 class OrderActions:
@@ -59,36 +54,29 @@ class OrderActions:
         happened: Callable[[list[Order]], bool],
         order_id: int,
     ) -> ActionOutcome:
+        settled = await call_once(
+            self._client, apikey, call, happened, what=confirmation.kind, user_id=confirmation.user_id
+        )
         token = confirmation.token
-        try:
-            await call()
-        except SmspvaError as error:
-            await self._confirmations.finish(token, ConfirmStatus.FAILED, {"msg": error.msg})
-            return ActionOutcome(ActionStatus.FAILED, error=error)
-        except SmspvaUnavailable as error:
-            if not error.request_sent:
-                await self._confirmations.finish(token, ConfirmStatus.FAILED, {"msg": "not sent"})
-                return ActionOutcome(ActionStatus.FAILED, error=error)
-            log.warning("%s outcome unclear, reconciling user_id=%s", confirmation.kind, confirmation.user_id)
-            try:
-                orders = await self._client.orders(apikey)
-            except (SmspvaError, SmspvaUnavailable) as check_error:
-                await self._confirmations.finish(token, ConfirmStatus.UNCLEAR)
-                return ActionOutcome(ActionStatus.UNCLEAR, error=check_error)
-            if happened(orders):
-                await self._confirmations.finish(token, ConfirmStatus.DONE)
-                return ActionOutcome(ActionStatus.DONE_AFTER_CHECK, order=_find(orders, order_id))
-            await self._confirmations.finish(token, ConfirmStatus.FAILED, {"msg": "not found"})
-            return ActionOutcome(ActionStatus.NOT_DONE, error=error)
-        await self._confirmations.finish(token, ConfirmStatus.DONE)
+        if settled.verdict is Verdict.FAILED:
+            assert settled.error is not None
+            msg = settled.error.msg if isinstance(settled.error, SmspvaError) else "not sent"
+            await self._confirmations.finish(token, ConfirmStatus.FAILED, {"msg": msg})
+            return ActionOutcome(Verdict.FAILED, error=settled.error)
+        status, result = _TOKEN_STATUS[settled.verdict]
+        await self._confirmations.finish(token, status, result)
+        if settled.verdict is not Verdict.DONE:
+            return ActionOutcome(
+                settled.verdict, order=find_order(settled.orders, order_id), error=settled.error
+            )
         after: Order | None = None
         try:
-            after = _find(await self._client.orders(apikey), order_id)
+            after = find_order(await self._client.orders(apikey), order_id)
         except (SmspvaError, SmspvaUnavailable):
             after = None  # the action succeeded; the fresh details are a nicety
         if after is not None:
             await self._orders.upsert_seen(confirmation.user_id, after)
-        return ActionOutcome(ActionStatus.DONE, order=after)
+        return ActionOutcome(Verdict.DONE, order=after)
 
     async def prolong(self, confirmation: Confirmation, apikey: str) -> ActionOutcome:
         payload = confirmation.payload

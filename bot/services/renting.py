@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -11,9 +10,8 @@ from bot.db.choices import ChoicesRepo
 from bot.db.confirmations import Confirmation, ConfirmationsRepo, ConfirmStatus
 from bot.db.orders import OrdersRepo
 from bot.periods import Period
+from bot.services.money import Verdict, call_once
 from bot.smspva import Order, PeriodType, SmspvaClient, SmspvaError, SmspvaUnavailable
-
-log = logging.getLogger(__name__)
 
 CONFIRM_KIND = "create"
 # After a timeout we look for the new order: its expiry must match the period within this margin
@@ -99,36 +97,59 @@ class Renter:
         user_id = confirmation.user_id
         known_ids = await self._orders.ids_for_user(user_id)
         started = time.time()
-        try:
-            created = await self._client.create(
+        settled = await call_once(
+            self._client,
+            apikey,
+            lambda: self._client.create(
                 apikey,
                 country=plan.country,
                 service=plan.service,
                 dtype=plan.period.dtype,
                 dcount=plan.dcount,
-            )
-        except SmspvaError as error:
-            await self._confirmations.finish(confirmation.token, ConfirmStatus.FAILED, {"msg": error.msg})
-            return RentOutcome(RentStatus.FAILED, error=error)
-        except SmspvaUnavailable as error:
-            if not error.request_sent:
-                await self._confirmations.finish(
-                    confirmation.token, ConfirmStatus.FAILED, {"msg": "not sent"}
-                )
-                return RentOutcome(RentStatus.FAILED, error=error)
-            log.warning("create outcome unclear, reconciling user_id=%s", user_id)
-            return await self._reconcile(confirmation, plan, apikey, known_ids, started)
-        number = RentedNumber(
-            order_id=created.id,
-            ccode=created.ccode,
-            pnumber=created.pnumber,
-            service=created.service or plan.service,
-            country=plan.country,
-            until=created.until,
+            ),
+            lambda orders: _find_new_order(orders, plan, known_ids, started) is not None,
+            what="create",
+            user_id=user_id,
         )
+        token = confirmation.token
+        if settled.verdict is Verdict.FAILED:
+            assert settled.error is not None
+            msg = settled.error.msg if isinstance(settled.error, SmspvaError) else "not sent"
+            await self._confirmations.finish(token, ConfirmStatus.FAILED, {"msg": msg})
+            return RentOutcome(RentStatus.FAILED, error=settled.error)
+        if settled.verdict is Verdict.UNCLEAR:
+            await self._confirmations.finish(token, ConfirmStatus.UNCLEAR)
+            return RentOutcome(RentStatus.UNCLEAR, error=settled.error)
+        if settled.verdict is Verdict.NOT_DONE:
+            await self._confirmations.finish(token, ConfirmStatus.FAILED, {"msg": "not found"})
+            return RentOutcome(RentStatus.NOT_THERE)
+        if settled.verdict is Verdict.DONE_AFTER_CHECK:
+            match = _find_new_order(settled.orders or [], plan, known_ids, started)
+            assert match is not None
+            number = RentedNumber(
+                order_id=match.id,
+                ccode=match.ccode,
+                pnumber=match.pnumber,
+                service=plan.service,
+                country=plan.country,
+                until=match.until,
+            )
+            status = RentStatus.DONE_AFTER_CHECK
+        else:
+            created = settled.value
+            assert created is not None
+            number = RentedNumber(
+                order_id=created.id,
+                ccode=created.ccode,
+                pnumber=created.pnumber,
+                service=created.service or plan.service,
+                country=plan.country,
+                until=created.until,
+            )
+            status = RentStatus.DONE
         await self._record(user_id, number, plan)
-        await self._confirmations.finish(confirmation.token, ConfirmStatus.DONE, {"order_id": created.id})
-        return RentOutcome(RentStatus.DONE, number=number)
+        await self._confirmations.finish(token, ConfirmStatus.DONE, {"order_id": number.order_id})
+        return RentOutcome(status, number=number)
 
     async def _record(self, user_id: int, number: RentedNumber, plan: RentPlan) -> None:
         await self._orders.record_rental(
@@ -142,30 +163,6 @@ class Renter:
             until=number.until,
         )
         await self._choices.remember(user_id, plan.country, plan.service, plan.dtype, plan.dcount)
-
-    async def _reconcile(
-        self, confirmation: Confirmation, plan: RentPlan, apikey: str, known_ids: set[int], started: float
-    ) -> RentOutcome:
-        try:
-            orders = await self._client.orders(apikey)
-        except (SmspvaError, SmspvaUnavailable) as error:
-            await self._confirmations.finish(confirmation.token, ConfirmStatus.UNCLEAR)
-            return RentOutcome(RentStatus.UNCLEAR, error=error)
-        match = _find_new_order(orders, plan, known_ids, started)
-        if match is None:
-            await self._confirmations.finish(confirmation.token, ConfirmStatus.FAILED, {"msg": "not found"})
-            return RentOutcome(RentStatus.NOT_THERE)
-        number = RentedNumber(
-            order_id=match.id,
-            ccode=match.ccode,
-            pnumber=match.pnumber,
-            service=plan.service,
-            country=plan.country,
-            until=match.until,
-        )
-        await self._record(confirmation.user_id, number, plan)
-        await self._confirmations.finish(confirmation.token, ConfirmStatus.DONE, {"order_id": match.id})
-        return RentOutcome(RentStatus.DONE_AFTER_CHECK, number=number)
 
 
 def _find_new_order(orders: list[Order], plan: RentPlan, known_ids: set[int], started: float) -> Order | None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.callbacks import ArchiveAction, ArchiveCb, OrderAction, OrderCb
+from bot.callbacks import ArchiveAction, ArchiveCb, ConfirmCb, OrderAction, OrderCb
 from bot.messages import restore_error
 from bot.smspva import RestoreErrorCode
 from tests.conftest import API_KEY
@@ -24,7 +24,7 @@ def confirm_data(message: BotMessage) -> str:
         str(b["callback_data"])
         for row in message.buttons()
         for b in row
-        if str(b.get("callback_data")).startswith("k1:")
+        if str(b.get("callback_data")).startswith(ConfirmCb.__prefix__ + ":")
     )
 
 

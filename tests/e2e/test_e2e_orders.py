@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.callbacks import ConfirmCb, OrderAction, OrderCb
+from bot.callbacks import ConfirmCb, ConfirmKind, OrderAction, OrderCb
 from tests.conftest import API_KEY
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
@@ -39,7 +39,7 @@ async def open_card(tg: FakeTelegram, user: FakeUser, order_id: int) -> BotMessa
 def confirm_data(message: BotMessage) -> str:
     for row in message.buttons():
         for button in row:
-            if str(button.get("callback_data", "")).startswith("k1:"):
+            if str(button.get("callback_data", "")).startswith(ConfirmCb.__prefix__ + ":"):
                 return str(button["callback_data"])
     raise AssertionError(f"no confirm button: {labels(message)}")
 
@@ -221,7 +221,7 @@ async def test_tampered_order_id_is_refused_without_upstream_money_call(
         action=OrderAction.PROLONG_PERIOD, order_id=theirs.id, dtype="week", dcount=1
     ).pack()
     tg.press(alice, card, forged_period)
-    forged_confirm = ConfirmCb(token="forged-token").pack()
+    forged_confirm = ConfirmCb(kind=ConfirmKind.PROLONG, token="forged-token").pack()
     query = tg.press(alice, card, forged_confirm)
     await tg.wait_for(lambda: tg.answered(query), timeout=5)
     await tg.wait_message(alice.id, "not among your current orders", timeout=5)

@@ -126,7 +126,7 @@ async def test_secret_key_rotation_keeps_keys_readable(
     second = BotRunner(make_settings(tmp_path, tg, smspva, secret_key=new), tg)
     app = await second.start()
     try:
-        assert await app.dp["users"].api_key(alice.id) == API_KEY
+        assert await app.deps.users.api_key(alice.id) == API_KEY
     finally:
         await second.stop()
 

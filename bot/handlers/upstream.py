@@ -1,0 +1,30 @@
+"""What screens need before talking to SMSPVA: the user's key, and their orders as SMSPVA lists them.
+
+Both raise instead of answering: a missing key is `KeyMissing`, an upstream failure is the client's
+`SmspvaError`/`SmspvaUnavailable`, and `bot.handlers.errors` turns each into the user's message.
+"""
+
+from __future__ import annotations
+
+from bot.db import UserRow
+from bot.deps import Deps
+from bot.smspva import Order
+
+
+class KeyMissing(Exception):
+    """The action needs the user's SMSPVA API key and none is linked."""
+
+
+async def require_key(deps: Deps, user: UserRow) -> str:
+    apikey = await deps.users.api_key(user.id)
+    if apikey is None:
+        raise KeyMissing
+    return apikey
+
+
+async def fetch_orders(deps: Deps, user: UserRow, apikey: str) -> list[Order]:
+    """The user's orders, read with their own key (and remembered for the poller)."""
+    orders = await deps.smspva.orders(apikey)
+    for order in orders:
+        await deps.orders.upsert_seen(user.id, order)
+    return orders
