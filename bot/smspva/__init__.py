@@ -2,10 +2,12 @@
 
 from .client import DEFAULT_BASE_URL, SmspvaClient
 from .errors import (
+    WORDINGS,
     ErrorKind,
     RestoreErrorCode,
     SmspvaError,
     SmspvaUnavailable,
+    Wording,
     classify_msg,
     match_restore_code,
 )
@@ -27,6 +29,7 @@ from .redact import ApiKeyRedactingFilter, install_redaction, redact, uninstall_
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "WORDINGS",
     "ApiKeyRedactingFilter",
     "Country",
     "CreatedOrder",
@@ -45,6 +48,7 @@ __all__ = [
     "SmspvaClient",
     "SmspvaError",
     "SmspvaUnavailable",
+    "Wording",
     "classify_msg",
     "install_redaction",
     "match_restore_code",

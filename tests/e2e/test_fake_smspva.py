@@ -794,3 +794,31 @@ async def test_runs_standalone() -> None:
     finally:
         proc.terminate()
         await proc.wait()
+
+
+@pytest.mark.parametrize("mode", ["status0", "429"])
+async def test_rate_limit_mode_rejects_fast_calls_per_key_and_applies_nothing(
+    fake: FakeSmspva, http: httpx.AsyncClient, mode: str
+) -> None:
+    fake.set_rate_limit(0.4, mode=mode)
+    query = {"method": "create", "apikey": KEY, "country": "RU", "service": "opt16"}
+    first = await http.get(fake.url, params=query)
+    assert first.json()["status"] == 1
+    balance = fake.balance(KEY)
+    second = await http.get(fake.url, params=query)  # too soon for this key
+    assert second.status_code == (429 if mode == "429" else 200)
+    assert second.json() == {"status": 0, "msg": fake.rate_limit.msg if fake.rate_limit else ""}
+    assert "too many requests" in second.json()["msg"].lower()
+    if mode == "429":
+        assert float(second.headers["Retry-After"]) <= 0.4
+    assert fake.balance(KEY) == balance  # not applied
+    assert len(fake.orders) == 1
+    other = await http.get(fake.url, params={"method": "orders", "apikey": OTHER})  # another key: fine
+    assert other.json()["status"] == 1
+    await asyncio.sleep(0.45)
+    third = await http.get(fake.url, params={"method": "orders", "apikey": KEY})
+    assert third.json()["status"] == 1
+    assert [call.rate_limited for call in fake.calls] == [False, True, False, False]
+    fake.set_rate_limit(None)
+    for _ in range(3):
+        assert (await http.get(fake.url, params={"method": "orders", "apikey": KEY})).json()["status"] == 1

@@ -38,6 +38,7 @@ __all__ = [
     "FakeSmspva",
     "HistoryItem",
     "Order",
+    "RateLimit",
     "Service",
     "Sms",
     "Variants",
@@ -124,6 +125,7 @@ class Call:
     params: dict[str, str]
     at: float
     http_method: str = "GET"
+    rate_limited: bool = False  # rejected by the rate-limit mode: nothing was done
 
 
 @dataclass
@@ -212,6 +214,22 @@ class Variants:
     @classmethod
     def all_on(cls) -> Variants:
         return cls(**{f.name: True for f in fields(cls)})
+
+
+RATE_LIMIT_MODES = frozenset({"status0", "429"})
+MSG_TOO_MANY = "Too many requests. Please wait a few seconds between queries"  # assumed wording
+
+
+@dataclass
+class RateLimit:
+    """SMSPVA's docs ask for 4-5 s between queries and say faster clients are rejected. A call made with
+    one key (keyless calls share one bucket) less than ``interval`` seconds after that key's last
+    *accepted* call is rejected and not applied: ``status0`` answers ``{"status": 0, "msg": msg}``,
+    ``429`` answers HTTP 429 with the same JSON body and ``Retry-After``."""
+
+    interval: float
+    mode: str = "status0"
+    msg: str = MSG_TOO_MANY
 
 
 @dataclass
@@ -308,6 +326,8 @@ class FakeSmspva:
         self.timeout_sleep = 30.0
         self.clock_offset = 0.0
         self.variants = Variants()
+        self.rate_limit: RateLimit | None = None
+        self._last_accepted: dict[str, float] = {}
         self.url = ""
         self.calls: list[Call] = []
         self.accounts: dict[str, Account] = {}
@@ -507,6 +527,33 @@ class FakeSmspva:
     def clear_faults(self) -> None:
         self._faults.clear()
 
+    def set_rate_limit(
+        self, interval: float | None, *, mode: str = "status0", msg: str = MSG_TOO_MANY
+    ) -> None:
+        """Reject calls made with one key less than ``interval`` seconds after its last accepted one (None:
+        off). The last call of every key counts, also the ones made before the limit was switched on."""
+        if mode not in RATE_LIMIT_MODES:
+            raise ValueError(f"unknown rate-limit mode {mode!r}, expected one of {sorted(RATE_LIMIT_MODES)}")
+        self.rate_limit = None if interval is None else RateLimit(interval, mode, msg)
+
+    def rate_limited_calls(self) -> list[Call]:
+        return [call for call in self.calls if call.rate_limited]
+
+    def _rate_limited(self, params: dict[str, str]) -> web.Response | None:
+        limit = self.rate_limit
+        bucket = params.get("apikey", "")
+        now = time.monotonic()
+        last = self._last_accepted.get(bucket)
+        if limit is not None and last is not None and now - last < limit.interval:
+            self.calls[-1].rate_limited = True
+            body = {"status": 0, "msg": limit.msg}
+            if limit.mode == "429":
+                wait = f"{max(0.0, limit.interval - (now - last)):.2f}"
+                return web.json_response(body, status=429, headers={"Retry-After": wait})
+            return self._respond(body)
+        self._last_accepted[bucket] = now
+        return None
+
     @staticmethod
     def _check_kind(kind: str) -> None:
         if kind not in FAULT_KINDS:
@@ -532,8 +579,13 @@ class FakeSmspva:
         method = params.get("method", "")
         self.calls.append(Call(method, params, self._now_f(), request.method))
         if request.method != "GET":
-            return web.Response(status=405, text="Only GET requests are accepted", headers={"Allow": "GET"})
+            return web.json_response(
+                {"status": 0, "msg": "Only GET requests are accepted"}, status=405, headers={"Allow": "GET"}
+            )
         await self._pause(self.latency)
+        rejection = self._rate_limited(params)
+        if rejection is not None:
+            return rejection
         fault = self._take_fault(method)
         if fault is not None:
             if fault.kind == "500":

@@ -1,0 +1,45 @@
+"""The live API's oddities, end to end: rate limits, status 0 with data, odd fields (issue "Speak the
+real SMSPVA"). The fake produces each; the bot must keep pushing every SMS and tell the truth."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import API_KEY
+from tests.e2e.test_e2e_push import linked_with_order, sms_messages
+from tests.e2e.test_e2e_rent import to_summary
+from tests.fakes.smspva import FakeSmspva
+from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.flows import link_key, press
+from tests.harness import BotRunner
+
+
+@pytest.mark.parametrize("mode", ["status0", "429"])
+async def test_rate_limit_is_waited_out_never_a_bad_key(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, mode: str
+) -> None:
+    smspva.set_rate_limit(0.3, mode=mode)
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    smspva.inject_sms(order_id, "Your code is 424242", "Instagram")
+    await tg.wait_for(lambda: sms_messages(tg, alice, "424242"), timeout=20)
+    tg.send_text(alice, "/orders")
+    await tg.wait_message(alice.id, smspva.orders[order_id].pnumber[-4:], timeout=20)
+    assert smspva.rate_limited_calls(), "the test must have hit the rate limit"
+    texts = " ".join(m.text for m in tg.messages(alice.id))
+    assert "rejected your API key" not in texts
+    assert "does not accept this key" not in texts
+    assert "try again" not in texts.lower()  # a read was never shown as failed
+    assert len(sms_messages(tg, alice, "424242")) == 1
+
+
+async def test_rate_limited_create_is_a_clear_failure_not_retried(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=100)
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    smspva.set_rate_limit(60, mode="status0")  # the key's last call (linking, polling) was just now
+    await press(tg, alice, summary, "✅", expect="❌", timeout=15)
+    assert len(smspva.calls_of("create")) == 1
+    assert smspva.orders == {}
+    assert smspva.balance(API_KEY) == 100
