@@ -3,6 +3,8 @@ real SMSPVA"). The fake produces each; the bot must keep pushing every SMS and t
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import API_KEY
@@ -43,3 +45,25 @@ async def test_rate_limited_create_is_a_clear_failure_not_retried(
     assert len(smspva.calls_of("create")) == 1
     assert smspva.orders == {}
     assert smspva.balance(API_KEY) == 100
+
+
+@pytest.mark.parametrize("sms_variant", ["sms_odd", "sms_no_date"])
+async def test_odd_fields_never_drop_an_order_or_an_sms(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, sms_variant: str
+) -> None:
+    smspva.variants.odd_fields = True
+    setattr(smspva.variants, sms_variant, True)
+    order_id = await linked_with_order(runner, tg, smspva, alice, old_sms="Old code 111111")
+    smspva.inject_sms(order_id, "Your code is 535353", "Instagram", date=smspva.now() + 1)
+    await tg.wait_for(lambda: sms_messages(tg, alice, "535353"), timeout=20)
+    await asyncio.sleep(1.5)  # several more polls: the SMS stays seen, the order stays known
+    assert len(sms_messages(tg, alice, "535353")) == 1
+    assert not sms_messages(tg, alice, "111111")
+    assert runner.app is not None
+    row = await runner.app.db.fetch_one("SELECT * FROM user_orders WHERE id = ?", (order_id,))
+    assert row is not None
+    assert row["gone"] == 0  # a dropped item would have been marked gone by the poller
+    tg.send_text(alice, "/orders")
+    listing = await tg.wait_message(alice.id, smspva.orders[order_id].pnumber[-4:], timeout=10)
+    assert "+7" in listing.text
+    assert "+7 +7" not in listing.text

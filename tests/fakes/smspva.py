@@ -210,6 +210,11 @@ class Variants:
     create_list: bool = False  # create data is a one-element list
     until_str: bool = False  # every timestamp (until, canprolonguntil, lastonline, date, ...) as a string
     restore_object: bool = False  # restore_user data is {"id": ..., "until": ...} instead of true
+    # Odd fields (issue "Speak the real SMSPVA" item 5): every one must leave the item readable.
+    odd_fields: bool = False  # orders: ids/states as strings, flags "Y"/"N", pnumber "+<code><number>"
+    #   without ccode, lastonline as a date string, canprolongmax ""; countries: flags "Y"/"N", strings
+    sms_odd: bool = False  # SMS items: date as a "YYYY-MM-DD HH:MM:SS" (UTC) string, no sender
+    sms_no_date: bool = False  # SMS items without date
 
     @classmethod
     def all_on(cls) -> Variants:
@@ -653,6 +658,11 @@ class FakeSmspva:
     # ----------------------------------------------------------------- methods
 
     def _getcountries(self) -> list[dict[str, Any]]:
+        if self.variants.odd_fields:  # as smspva-sdk types them: every field a string
+            return [
+                {"name": c.name, "code": c.code, "rent_switch_type": "1", "rent_avail_prolong": "Y"}
+                for c in self.countries.values()
+            ]
         return [
             {"name": c.name, "code": c.code, "rent_switch_type": 1, "rent_avail_prolong": True}
             for c in self.countries.values()
@@ -732,6 +742,18 @@ class FakeSmspva:
                     "lastonline": self._ts(order.lastonline),
                 }
             )
+            if self.variants.odd_fields:
+                item = data[-1]
+                item.update(
+                    id=str(order.id),
+                    state=str(order.state),
+                    pnumber=f"+{order.number}",
+                    hasnewsms="Y" if order.hasnewsms else "N",
+                    canprolong="Y" if self._can_prolong(order) else "N",
+                    canprolongmax="",
+                    lastonline=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(order.lastonline)),
+                )
+                del item["ccode"]
         return self._ok(data)
 
     def _activate(self, params: dict[str, str], account: Account) -> dict[str, Any]:
@@ -756,7 +778,16 @@ class FakeSmspva:
 
     def _sms_list(self, messages: list[Sms]) -> list[dict[str, Any]]:
         newest_first = sorted(messages, key=lambda sms: sms.date, reverse=True)
-        return [{"text": s.text, "sender": s.sender, "date": self._ts(s.date)} for s in newest_first]
+        items: list[dict[str, Any]] = []
+        for sms in newest_first:
+            item: dict[str, Any] = {"text": sms.text, "sender": sms.sender, "date": self._ts(sms.date)}
+            if self.variants.sms_odd:
+                item["date"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sms.date))
+                del item["sender"]
+            if self.variants.sms_no_date:
+                del item["date"]
+            items.append(item)
+        return items
 
     def _add_service(self, params: dict[str, str], account: Account) -> dict[str, Any]:
         order = self._own_order(params, account)

@@ -1172,3 +1172,69 @@ async def test_status0_with_data_on_a_money_call_is_unclear(
     assert caught.value.request_sent is True  # reconcile, never "failed"
     assert caught.value.reason == "status0_with_data"
     assert len(upstream.requests) == 1
+
+
+# --------------------------------------------------------------------------- odd fields (item 5)
+
+
+async def test_one_odd_field_never_drops_an_order(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    odd = {
+        **ORDER,
+        "id": "40370",
+        "state": "online?",
+        "hasnewsms": "Y",
+        "canprolong": "2",
+        "canprolongmax": "",
+        "canprolonguntil": "soon",
+        "lastonline": "2026-11-30 05:00:00",
+        "pnumber": "+79096037108",
+        "ccode": "+7",
+    }
+    del odd["cname"]
+    client, _ = make_client(ok([odd, {**odd, "id": 2, "ccode": None, "pnumber": "+447700900123"}]))
+    with caplog.at_level(logging.WARNING, logger="bot.smspva"):
+        first, second = await client.orders(KEY)
+    assert first.id == 40370
+    assert first.state == -99
+    assert first.state_enum is None
+    assert first.hasnewsms is True
+    assert first.canprolong is True
+    assert first.canprolongmax is None
+    assert first.canprolonguntil is None
+    assert first.lastonline == 1796014800  # a date string, read as UTC
+    assert first.pnumber == "9096037108"
+    assert first.full_number == "+7 9096037108"
+    assert first.pnumber_with_code == "79096037108"
+    assert second.pnumber_with_code == "447700900123"  # no ccode: the "+" number is kept whole
+    assert "+447700900123" in second.full_number
+    logged = [r.getMessage() for r in caplog.records if "odd field" in r.getMessage()]
+    assert len(logged) == len(set(logged))  # once per kind
+    assert not any("9096037108" in line for line in logged)
+
+
+@pytest.mark.parametrize(
+    ("item", "date", "sender"),
+    [
+        ({"text": "Code 1"}, None, ""),
+        ({"text": "Code 1", "date": "2026-11-30 05:00:00"}, 1796014800, ""),
+        ({"text": "Code 1", "date": "1796014800", "sender": "X"}, 1796014800, "X"),
+        ({"text": "Code 1", "date": "garbage", "sender": 42}, None, "42"),
+    ],
+)
+async def test_an_sms_without_date_or_sender_is_still_an_sms(
+    make_client: MakeClient, item: dict[str, Any], date: int | None, sender: str
+) -> None:
+    client, _ = make_client(ok({"SmsList": [item], "OtherSms": [item]}))
+    batch = await client.sms(KEY, 1)
+    assert [(s.text, s.date, s.sender) for s in batch.sms] == [("Code 1", date, sender)]
+    assert len(batch.other) == 1
+
+
+async def test_countries_typed_as_strings_by_the_sdk(make_client: MakeClient) -> None:
+    client, _ = make_client(
+        ok([{"name": "United Kingdom", "code": "UK", "rent_switch_type": "1", "rent_avail_prolong": "Y"}])
+    )
+    (country,) = await client.get_countries()
+    assert (country.code, country.rent_avail_prolong) == ("UK", True)
