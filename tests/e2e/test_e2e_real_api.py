@@ -7,12 +7,14 @@ import asyncio
 
 import pytest
 
+from bot.callbacks import OrderAction, OrderCb
 from tests.conftest import API_KEY
+from tests.e2e.test_e2e_orders import cb, confirm_data, open_card
 from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 from tests.e2e.test_e2e_rent import to_summary
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.flows import link_key, press
+from tests.flows import link_key, press, press_data
 from tests.harness import BotRunner
 
 
@@ -67,3 +69,24 @@ async def test_odd_fields_never_drop_an_order_or_an_sms(
     listing = await tg.wait_message(alice.id, smspva.orders[order_id].pnumber[-4:], timeout=10)
     assert "+7" in listing.text
     assert "+7 +7" not in listing.text
+
+
+async def test_status0_with_data_read_is_used_and_money_call_is_reconciled(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.status0_with_data = {"getcountries", "getdata", "sms", "prolong", "restore_user_precalc"}
+    smspva.add_account(API_KEY, balance=1000)
+    order = smspva.add_order(API_KEY, state=1, days_left=3)
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)  # countries and prices read from status 0 answers
+    assert "$" in summary.text
+    card = await open_card(tg, alice, order.id)
+    screen = await press_data(tg, alice, card, cb(OrderAction.PROLONG, order.id))
+    week = OrderCb(action=OrderAction.PROLONG_PERIOD, order_id=order.id, dtype="week", dcount=1).pack()
+    preview = await press_data(tg, alice, screen, week, expect="New end date")
+    old_until = smspva.orders[order.id].until
+    await press_data(tg, alice, preview, confirm_data(preview))
+    done = await tg.wait_message(alice.id, "went through", timeout=10)  # reconciled, never "failed"
+    assert "❌" not in done.text
+    assert len(smspva.calls_of("prolong")) == 1
+    assert smspva.orders[order.id].until == old_until + 7 * 86400

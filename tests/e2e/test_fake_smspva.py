@@ -822,3 +822,18 @@ async def test_rate_limit_mode_rejects_fast_calls_per_key_and_applies_nothing(
     fake.set_rate_limit(None)
     for _ in range(3):
         assert (await http.get(fake.url, params={"method": "orders", "apikey": KEY})).json()["status"] == 1
+
+
+async def test_status0_with_data_mode(fake: FakeSmspva, api: Api) -> None:
+    fake.status0_with_data = {"getcountries", "prolong"}
+    countries = await api("getcountries", apikey=None)
+    assert countries["status"] == 0
+    assert any(c["code"] == "RU" for c in countries["data"])
+    order = fake.add_order(KEY, days_left=3)
+    until = order.until
+    prolonged = await api("prolong", id=order.id, dtype="week", dcount=1)
+    assert prolonged["status"] == 0
+    assert prolonged["data"]["id"] == order.id
+    assert fake.orders[order.id].until == until + 7 * DAY  # it took effect all the same
+    refused = await api("prolong", id=999)
+    assert refused == {"status": 0, "msg": "Order not found"}  # a real refusal keeps its msg, no data

@@ -332,6 +332,9 @@ class FakeSmspva:
         self.clock_offset = 0.0
         self.variants = Variants()
         self.rate_limit: RateLimit | None = None
+        # Methods that answer {"status": 0, "data": ...} although they worked, as docs.smspva.com shows for
+        # getcountries, getdata, sms, prolong and restore_user_precalc (the call still takes effect).
+        self.status0_with_data: set[str] = set()
         self._last_accepted: dict[str, float] = {}
         self.url = ""
         self.calls: list[Call] = []
@@ -617,7 +620,10 @@ class FakeSmspva:
                 if request.transport is not None:
                     request.transport.close()
                 return web.Response()
-        return self._respond(self._answer(method, params))
+        answer = self._answer(method, params)
+        if method in self.status0_with_data and answer.get("status") == 1 and answer.get("data") is not None:
+            answer = {**answer, "status": 0}
+        return self._respond(answer)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when the server is stopping."""
