@@ -841,7 +841,8 @@ async def execute_add_service(
         service=escape(str(confirmation.payload.get("service_name", ""))),
         total=money(Decimal(str(confirmation.payload.get("total", "0")))),
     )
-    await show(query, outcome_text(outcome, success), kb.back_to_card(order_id))
+    holder = outcome.order.id if outcome.order is not None else order_id  # SMSPVA may answer a new id
+    await show(query, outcome_text(outcome, success), kb.back_to_card(holder))
 
 
 @executor(DELETE)

@@ -12,7 +12,7 @@ from typing import Any
 from bot.db.confirmations import Confirmation, ConfirmationsRepo, ConfirmStatus
 from bot.db.orders import OrdersRepo
 from bot.periods import Period
-from bot.smspva import Order, PeriodType, SmspvaClient, SmspvaError, SmspvaUnavailable
+from bot.smspva import AddedService, Order, PeriodType, SmspvaClient, SmspvaError, SmspvaUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class OrderActions:
     ) -> ActionOutcome:
         token = confirmation.token
         try:
-            await call()
+            result = await call()
         except SmspvaError as error:
             await self._confirmations.finish(token, ConfirmStatus.FAILED, {"msg": error.msg})
             return ActionOutcome(ActionStatus.FAILED, error=error)
@@ -81,6 +81,10 @@ class OrderActions:
             await self._confirmations.finish(token, ConfirmStatus.FAILED, {"msg": "not found"})
             return ActionOutcome(ActionStatus.NOT_DONE, error=error)
         await self._confirmations.finish(token, ConfirmStatus.DONE)
+        if isinstance(result, AddedService) and result.moved:
+            # SMSPVA put the service on another order (smspva-sdk: data.id): follow that one.
+            log.info("add_service moved order_id=%s new_order_id=%s", order_id, result.id)
+            order_id = result.id
         after: Order | None = None
         try:
             after = _find(await self._client.orders(apikey), order_id)
@@ -107,6 +111,7 @@ class OrderActions:
         payload = confirmation.payload
         order_id = int(payload["order_id"])
         service = str(payload["service"])
+        number = "".join(ch for ch in str(payload["pnumber"]) if ch.isdigit())
         return await self._once(
             confirmation,
             apikey,
@@ -117,7 +122,10 @@ class OrderActions:
                 pnumber=str(payload["pnumber"]),
                 rent_days=int(payload["days"]),
             ),
-            lambda orders: any(o.id == order_id and service in o.scode.split(",") for o in orders),
+            lambda orders: any(
+                (o.id == order_id or o.pnumber_with_code == number) and service in o.scode.split(",")
+                for o in orders
+            ),
             order_id,
         )
 

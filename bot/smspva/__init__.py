@@ -12,6 +12,8 @@ from .errors import (
     match_restore_code,
 )
 from .models import (
+    UNKNOWN_STATE,
+    AddedService,
     Country,
     CreatedOrder,
     HistoryItem,
@@ -29,7 +31,9 @@ from .redact import ApiKeyRedactingFilter, install_redaction, redact, uninstall_
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "UNKNOWN_STATE",
     "WORDINGS",
+    "AddedService",
     "ApiKeyRedactingFilter",
     "Country",
     "CreatedOrder",

@@ -57,6 +57,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import ErrorKind, SmspvaError, SmspvaUnavailable, match_restore_code
 from .models import (
+    AddedService,
     Country,
     CreatedOrder,
     HistoryItem,
@@ -276,12 +277,14 @@ class SmspvaClient:
 
     async def add_service_to_order(
         self, apikey: str, *, order_id: int, service: str, pnumber: str, rent_days: int | None = None
-    ) -> None:
+    ) -> AddedService:
         """Rent another service on an order's number.
 
         ``pnumber`` is the full number with its country code; anything but digits is stripped (the API
-        wants it "without +"). ``rent_days`` is not on the page but SMSPVA's own SDK sends it (assumed query
-        name ``rent_days``); it is omitted when None. ``data`` is ignored: success may come with none.
+        wants it "without +"). ``rent_days`` is not on the page but SMSPVA's own SDK sends it (query name
+        ``rent_days``); it is omitted when None. The SDK types the answer as ``data {id, pnumber, service,
+        until}``, and ``id`` may name another order than ``order_id``: the result says which order holds
+        the service now (``moved``). Success without data (the page) gives the requested id.
         """
         digits = _NON_DIGITS.sub("", pnumber)
         if not digits:
@@ -290,7 +293,10 @@ class SmspvaClient:
         if rent_days is not None:
             _check_count("rent_days", rent_days)
             params["rent_days"] = rent_days
-        await self._request("add_service_to_order", apikey, params, lambda body: None, read_only=False)
+        method = "add_service_to_order"
+        return await self._request(
+            method, apikey, params, lambda body: _parse_added(method, body, order_id), read_only=False
+        )
 
     async def prolong(self, apikey: str, *, order_id: int, dtype: PeriodType, dcount: int) -> int:
         """Prolong an order; returns ``data.id`` (the requested id if the answer carries none)."""
@@ -757,6 +763,23 @@ def _order_id_of(method: str, body: Mapping[str, Any], requested: int) -> int:
                 return int(number)
     _log.debug("smspva no id in answer method=%s using=requested", method)
     return requested
+
+
+def _parse_added(method: str, body: Mapping[str, Any], requested: int) -> AddedService:
+    """``data {id, pnumber, service, until}`` (or a one-element list of it, or nothing). A success is a
+    success: an unreadable ``data`` falls back to the requested order rather than an unclear outcome."""
+    data = body.get("data")
+    if isinstance(data, list):
+        data = data[0] if data else None
+    fields = dict(data) if isinstance(data, dict) else {}
+    fields["requested_id"] = requested
+    if _get_ci(fields, "id") is None:
+        fields["id"] = requested
+    try:
+        return AddedService.model_validate(fields)
+    except ValidationError:
+        _log.warning("smspva field ignored method=%s field=data reason=invalid", method)
+        return AddedService(id=requested, requested_id=requested)
 
 
 _FALSE_DATA: Final = frozenset({"0", "false", ""})

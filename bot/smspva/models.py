@@ -40,6 +40,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 
 __all__ = [
     "UNKNOWN_STATE",
+    "AddedService",
     "Country",
     "CreatedOrder",
     "HistoryItem",
@@ -320,6 +321,24 @@ class CreatedOrder(_PhoneNumbered):
     id: Int
     until: Timestamp  # UNIX timestamp of expiry -- the provider's clock, never compute it ourselves
     service: Text = ""
+
+
+class AddedService(_Model):
+    """``add_service_to_order``: smspva-sdk types the answer as ``data {id, pnumber, service, until}``; the
+    rent page shows none. ``id`` is the order that now holds the service -- it may differ from the order
+    the request named (then the caller must follow it); it is the requested id when the answer has none.
+    ``requested_id`` is that requested id, so ``moved`` tells the two apart."""
+
+    id: Int
+    requested_id: Int
+    pnumber: Text = Field(default="", repr=False)  # as SMSPVA gives it (with country code, no "+")
+    service: Text = ""
+    until: OptTimestamp = None  # the new service's end, when given
+
+    @property
+    def moved(self) -> bool:
+        """True when SMSPVA put the service on another order id than the one requested."""
+        return self.id != self.requested_id
 
 
 class Order(_PhoneNumbered):

@@ -14,7 +14,7 @@ from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 from tests.e2e.test_e2e_rent import to_summary
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.flows import link_key, press, press_data
+from tests.flows import find_on_pages, link_key, press, press_data
 from tests.harness import BotRunner
 
 
@@ -90,3 +90,26 @@ async def test_status0_with_data_read_is_used_and_money_call_is_reconciled(
     assert "❌" not in done.text
     assert len(smspva.calls_of("prolong")) == 1
     assert smspva.orders[order.id].until == old_until + 7 * 86400
+
+
+async def test_add_service_answered_with_another_order_is_followed(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.variants.add_service_new_order = True
+    smspva.add_account(API_KEY, balance=1000)
+    order = smspva.add_order(API_KEY, service="opt16", state=0, days_left=20)
+    await link_key(tg, alice, API_KEY)
+    card = await open_card(tg, alice, order.id)
+    screen = await press_data(tg, alice, card, cb(OrderAction.ADD_SERVICE, order.id))
+    screen = await find_on_pages(tg, alice, screen, "Telegram")
+    pick = OrderCb(action=OrderAction.ADD_SERVICE_PICK, order_id=order.id, service="opt29").pack()
+    days = await press_data(tg, alice, screen, pick)
+    seven = OrderCb(action=OrderAction.ADD_SERVICE_DAYS, order_id=order.id, service="opt29", dcount=7).pack()
+    preview = await press_data(tg, alice, days, seven)
+    done = await press_data(tg, alice, preview, confirm_data(preview), expect="added")
+    (new_id,) = set(smspva.orders) - {order.id}
+    assert len(smspva.calls_of("add_service_to_order")) == 1
+    # The result's way back leads to the order that holds the new service, not the requested one.
+    assert any(cb(OrderAction.CARD, new_id) == b.get("callback_data") for row in done.buttons() for b in row)
+    new_card = await press_data(tg, alice, done, cb(OrderAction.CARD, new_id))
+    assert "Telegram" in new_card.text

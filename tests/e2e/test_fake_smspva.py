@@ -28,6 +28,7 @@ Api = Callable[..., Awaitable[Any]]
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSmspva]:
     fake = FakeSmspva(activation_delay=5, online_duration=60)
+    fake.variants = Variants.page()  # these self-tests check the page's samples; test_default_shapes the rest
     fake.add_account(KEY, 100)
     fake.add_account(OTHER, 100)
     fake.add_account(POOR, Decimal("1"))
@@ -675,9 +676,47 @@ async def test_latency(fake: FakeSmspva, api: Api) -> None:
 # ----------------------------------------------------------------------------- variants
 
 
-def test_variants_all_on() -> None:
-    assert Variants() == Variants(False, False, False, False, False, False)
+def test_variants_defaults_page_and_all_on() -> None:
+    shapes = ("getdata_object", "sms_object", "create_list", "activate_list", "add_service_data")
+    default, page = Variants(), Variants.page()
+    assert all(getattr(default, name) for name in shapes)
+    assert not any(getattr(page, name) for name in shapes)
+    oddities = [f for f in vars(default) if f not in shapes]
+    assert not any(getattr(default, name) for name in oddities)
+    assert not any(getattr(page, name) for name in oddities)
     assert all(vars(Variants.all_on()).values())
+    assert Variants.named("sdk") == default
+    assert Variants.named("page") == page
+    with pytest.raises(ValueError, match="unknown shape"):
+        Variants.named("nope")
+
+
+async def test_default_shapes_are_the_sdks(fake: FakeSmspva, api: Api) -> None:
+    fake.variants = Variants()
+    getdata = (await api("getdata", country="RU", dtype="week", dcount=1))["data"]
+    assert set(getdata) == {"services", "totalAmount"}
+    created = (await api("create", country="RU", service="opt16"))["data"]
+    assert isinstance(created, list)
+    order_id = created[0]["id"]
+    fake.inject_sms(order_id, "own", date=100)
+    fake.inject_sms(order_id, "other", date=200, other=True)
+    sms = (await api("sms", id=order_id))["data"]
+    assert set(sms) == {"SmsList", "OtherSms"}
+    assert (await api("activate", id=order_id))["data"] == [{"id": order_id}]
+    order = fake.orders[order_id]
+    added = await api("add_service_to_order", id=order_id, service="opt1", pnumber=order.number, rent_days=7)
+    assert added["data"] == {"id": order_id, "pnumber": order.number, "service": "opt1", "until": order.until}
+
+
+async def test_add_service_as_a_new_order(fake: FakeSmspva, api: Api) -> None:
+    fake.variants.add_service_data = True
+    fake.variants.add_service_new_order = True
+    order = fake.add_order(KEY, days_left=20)
+    added = (await api("add_service_to_order", id=order.id, service="opt1", pnumber=order.number))["data"]
+    assert added["id"] != order.id
+    new = fake.orders[added["id"]]
+    assert (new.number, new.services, order.services) == (order.number, ["opt1"], ["opt16"])
+    assert added["until"] == new.until == fake.now() + 7 * DAY
 
 
 async def test_variant_status_as_str(fake: FakeSmspva, api: Api) -> None:

@@ -202,12 +202,20 @@ class HistoryItem:
 
 @dataclass
 class Variants:
-    """Response shapes the live API is seen to use besides the documented ones; all off by default."""
+    """Response shapes. The defaults are the shapes SMSPVA's SDK (``smspva-sdk``), docs.smspva.com and the
+    independent clients read: ``getdata`` as an object, ``sms`` as SmsList/OtherSms, ``create`` and
+    ``activate`` data as lists, ``add_service_to_order`` data as ``{id, pnumber, service, until}``.
+    :meth:`page` gives the rent page's flat samples instead; the other knobs are oddities, off by default.
+    """
 
+    # --- shapes: on = SDK/docs/clients (default), off = the rent page's samples (see page())
+    getdata_object: bool = True  # {"services": [...], "totalAmount": ...}, richer items; off: a flat list
+    sms_object: bool = True  # {"SmsList": [...], "OtherSms": [...]}; off: a flat list, OtherSms invisible
+    create_list: bool = True  # create data is a one-element list; off: an object
+    activate_list: bool = True  # activate data is [{"id": ...}]; off: {"id": ...}
+    add_service_data: bool = True  # add_service_to_order data {id, pnumber, service, until}; off: no data
+    # --- oddities
     status_as_str: bool = False  # "status": "1" / "0"
-    getdata_object: bool = False  # {"services": [...], "totalAmount": ...}, richer items
-    sms_object: bool = False  # {"SmsList": [...], "OtherSms": [...]}
-    create_list: bool = False  # create data is a one-element list
     until_str: bool = False  # every timestamp (until, canprolonguntil, lastonline, date, ...) as a string
     restore_object: bool = False  # restore_user data is {"id": ..., "until": ...} instead of true
     # Odd fields (issue "Speak the real SMSPVA" item 5): every one must leave the item readable.
@@ -216,9 +224,32 @@ class Variants:
     sms_odd: bool = False  # SMS items: date as a "YYYY-MM-DD HH:MM:SS" (UTC) string, no sender
     sms_no_date: bool = False  # SMS items without date
 
+    # add_service_to_order rents the service as a new order (new id, same number) and answers that id
+    add_service_new_order: bool = False
+
     @classmethod
     def all_on(cls) -> Variants:
         return cls(**{f.name: True for f in fields(cls)})
+
+    @classmethod
+    def page(cls) -> Variants:
+        """The rent page's flat sample shapes (and nothing odd)."""
+        return cls(
+            getdata_object=False,
+            sms_object=False,
+            create_list=False,
+            activate_list=False,
+            add_service_data=False,
+        )
+
+    @classmethod
+    def named(cls, name: str) -> Variants:
+        """ "sdk" (the default shapes) or "page" (the rent page's flat ones)."""
+        if name == "sdk":
+            return cls()
+        if name == "page":
+            return cls.page()
+        raise ValueError(f"unknown shape {name!r}, expected 'sdk' or 'page'")
 
 
 RATE_LIMIT_MODES = frozenset({"status0", "429"})
@@ -772,7 +803,7 @@ class FakeSmspva:
             raise _ApiError(MSG_NOT_IN_SYSTEM)
         order.state = 2
         order.activated_at = self._now_f()
-        return self._ok({"id": order.id})
+        return self._ok([{"id": order.id}] if self.variants.activate_list else {"id": order.id})
 
     def _sms(self, params: dict[str, str], account: Account) -> dict[str, Any]:
         order = self._own_order(params, account)
@@ -808,10 +839,28 @@ class FakeSmspva:
         if svc.code in order.services:
             raise _ApiError(MSG_SERVICE_ADDED)
         self._debit(account, _discounted(svc.price_day, rent_days) * rent_days, MSG_NO_BALANCE)
-        order.services.append(svc.code)
-        if order.price_day is not None:
-            order.price_day += svc.price_day
-        return {"status": 1}
+        target = order
+        if self.variants.add_service_new_order:
+            # Assumption: a separate order for the new service on the same number, for rent_days.
+            now = self.now()
+            target = self._build_order(
+                account.apikey,
+                order.country,
+                svc.code,
+                begin=now,
+                until=now + rent_days * DAY,
+                pnumber=order.pnumber,
+            )
+            self._open(target)
+        else:
+            order.services.append(svc.code)
+            if order.price_day is not None:
+                order.price_day += svc.price_day
+        if not self.variants.add_service_data:
+            return {"status": 1}
+        return self._ok(
+            {"id": target.id, "pnumber": target.number, "service": svc.code, "until": self._ts(target.until)}
+        )
 
     def _prolong(self, params: dict[str, str], account: Account) -> dict[str, Any]:
         order = self._own_order(params, account)

@@ -489,7 +489,9 @@ async def test_add_service_to_order_accepts_missing_data(
     make_client: MakeClient, body: dict[str, Any]
 ) -> None:
     client, upstream = make_client(httpx.Response(200, json=body))
-    await client.add_service_to_order(KEY, order_id=3004, service="opt89", pnumber="79096037108")
+    added = await client.add_service_to_order(KEY, order_id=3004, service="opt89", pnumber="79096037108")
+    assert added.id == 3004
+    assert added.moved is False
     assert upstream.params == {
         "method": "add_service_to_order",
         "apikey": KEY,
@@ -1238,3 +1240,75 @@ async def test_countries_typed_as_strings_by_the_sdk(make_client: MakeClient) ->
     )
     (country,) = await client.get_countries()
     assert (country.code, country.rent_avail_prolong) == ("UK", True)
+
+
+# --------------------------------------------------------------------------- add_service_to_order data (item 7)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected_id", "until"),
+    [
+        ({"id": 3004, "pnumber": "79096037108", "service": "opt89", "until": 1796014800}, 3004, 1796014800),
+        (
+            {"id": "5151", "pnumber": "79096037108", "service": "opt89", "until": "1796014800"},
+            5151,
+            1796014800,
+        ),
+        ([{"id": 5151, "service": "opt89"}], 5151, None),
+        ({"service": "opt89"}, 3004, None),
+        ({"id": "not a number"}, 3004, None),
+    ],
+)
+async def test_add_service_to_order_returns_the_order_that_holds_the_service(
+    make_client: MakeClient, data: Any, expected_id: int, until: int | None
+) -> None:
+    client, _ = make_client(ok(data))
+    added = await client.add_service_to_order(KEY, order_id=3004, service="opt89", pnumber="+7 909 603 71 08")
+    assert added.id == expected_id
+    assert added.requested_id == 3004
+    assert added.moved is (expected_id != 3004)
+    assert added.until == until
+    assert "79096037108" not in repr(added)
+
+
+# --------------------------------------------------------------------------- default shapes (item 6)
+
+
+async def test_default_shapes_of_sdk_docs_and_clients(make_client: MakeClient) -> None:
+    client, _ = make_client(
+        ok(
+            {
+                "services": [
+                    {
+                        "name": "Airbnb",
+                        "service": "opt46",
+                        "price_day": 6.0,
+                        "count": 359,
+                        "img": "x",
+                        "procent_days": 7,
+                        "procent": 0,
+                        "day_step": 7.0,
+                    }
+                ],
+                "totalAmount": 42,
+            }
+        ),
+        ok(
+            {
+                "SmsList": [{"text": "Code 1", "sender": "A", "date": 1}],
+                "OtherSms": [{"text": "O", "date": 2}],
+            }
+        ),
+        ok(
+            [{"id": 40370, "pnumber": "9096037108", "ccode": "+7", "service": "opt46", "until": "1796014800"}]
+        ),
+        ok([{"id": 40370}]),
+    )
+    catalog = await client.get_services("RU")
+    assert catalog.total_amount == 42
+    assert catalog.services[0].price_day == Decimal("6.0")
+    batch = await client.sms(KEY, 40370)
+    assert (len(batch.sms), len(batch.other)) == (1, 1)
+    created = await client.create(KEY, country="RU", service="opt46", dtype=PeriodType.WEEK, dcount=1)
+    assert (created.id, created.until) == (40370, 1796014800)
+    assert await client.activate(KEY, 40370) == 40370
