@@ -218,13 +218,21 @@ class SmspvaClient:
         )
 
     async def get_services(
-        self, country: str, dtype: PeriodType = PeriodType.WEEK, dcount: int = 1
+        self,
+        country: str,
+        dtype: PeriodType = PeriodType.WEEK,
+        dcount: int = 1,
+        *,
+        apikey: str | None = None,
     ) -> ServiceCatalog:
+        """``getdata``. docs.smspva.com marks ``apikey`` as required here and prices may depend on the
+        account, so the user's key is sent when there is one (the call is then paced in that key's lane);
+        keyless only before a key is linked (smspva-sdk: auth "optional")."""
         _check_count("dcount", dcount)
         method = "getdata"
         params = {"country": country, "dtype": PeriodType(dtype).value, "dcount": dcount}
         return await self._request(
-            method, None, params, lambda body: _parse_catalog(method, body), read_only=True
+            method, apikey, params, lambda body: _parse_catalog(method, body), read_only=True
         )
 
     async def orders(self, apikey: str) -> list[Order]:

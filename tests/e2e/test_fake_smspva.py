@@ -876,3 +876,15 @@ async def test_status0_with_data_mode(fake: FakeSmspva, api: Api) -> None:
     assert fake.orders[order.id].until == until + 7 * DAY  # it took effect all the same
     refused = await api("prolong", id=999)
     assert refused == {"status": 0, "msg": "Order not found"}  # a real refusal keeps its msg, no data
+
+
+async def test_getdata_with_a_key_gives_that_accounts_prices(fake: FakeSmspva, api: Api) -> None:
+    fake.add_account("key-vip", 100, price_factor=Decimal("0.5"))
+    listed = (await api("getdata", apikey=None, country="RU", dtype="week", dcount=1))["data"]
+    mine = (await api("getdata", apikey="key-vip", country="RU", dtype="week", dcount=1))["data"]
+    assert listed[0]["price_day"] == 6
+    assert mine[0]["price_day"] == 3
+    assert (await api("getdata", apikey="key-unknown", country="RU")) == fail("API KEY NOT FOUND!")
+    created = await api("create", apikey="key-vip", country="RU", service="opt46", dtype="week", dcount=1)
+    assert created["status"] == 1
+    assert fake.balance("key-vip") == Decimal("79")  # 3 * 7 days: what getdata with the key said

@@ -158,6 +158,9 @@ class Account:
     order_ids: list[int] = field(default_factory=list)  # live orders
     history_ids: list[int] = field(default_factory=list)  # archived orders
     spent: Decimal = Decimal(0)
+    # Account-specific prices (docs.smspva.com marks apikey as required on getdata: prices may depend on
+    # the account). Assumption: one factor on every price this account sees and pays; 1 = list prices.
+    price_factor: Decimal = Decimal(1)
 
 
 @dataclass
@@ -303,6 +306,14 @@ def _json_default(value: object) -> int | float:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _account_price(account: Account | None, price_day: Decimal, days: int) -> Decimal:
+    """Price per day for ``days`` as ``account`` sees it (keyless: list prices)."""
+    discounted = _discounted(price_day, days)
+    if account is None or account.price_factor == 1:
+        return discounted
+    return (discounted * account.price_factor).quantize(CENT)
+
+
 def _int_param(params: dict[str, str], name: str, default: int | None = None, *, minimum: int = 0) -> int:
     raw = params.get(name, "").strip()
     if not raw:
@@ -442,8 +453,10 @@ class FakeSmspva:
 
     # ----------------------------------------------------------------- setup helpers
 
-    def add_account(self, apikey: str, balance: Decimal | float = 100) -> Account:
-        account = Account(apikey, _dec(balance))
+    def add_account(
+        self, apikey: str, balance: Decimal | float = 100, *, price_factor: Decimal | float = 1
+    ) -> Account:
+        account = Account(apikey, _dec(balance), price_factor=_dec(price_factor))
         self.accounts[apikey] = account
         return account
 
@@ -673,7 +686,10 @@ class FakeSmspva:
             if method == "getcountries":
                 return self._ok(self._getcountries())
             if method == "getdata":
-                return self._ok(self._getdata(params))
+                # Keyless getdata answers list prices; with a key, that account's (an unknown key is refused).
+                if params.get("apikey") and params["apikey"] not in self.accounts:
+                    raise _ApiError(MSG_BAD_KEY)
+                return self._ok(self._getdata(params, self.accounts.get(params.get("apikey", ""))))
             handler = self._keyed.get(method)
             if handler is None:
                 raise _ApiError(MSG_UNKNOWN_METHOD)
@@ -705,14 +721,14 @@ class FakeSmspva:
             for c in self.countries.values()
         ]
 
-    def _getdata(self, params: dict[str, str]) -> Any:
+    def _getdata(self, params: dict[str, str], account: Account | None = None) -> Any:
         country = self._country(params.get("country", ""))
         days = _period_days(params)
         step = 30 if params.get("dtype") == "month" else 7
         items: list[dict[str, Any]] = []
         total = Decimal(0)
         for svc in country.services.values():
-            price = _discounted(svc.price_day, days)
+            price = _account_price(account, svc.price_day, days)
             item: dict[str, Any] = {
                 "name": svc.name,
                 "service": svc.code,
@@ -741,7 +757,7 @@ class FakeSmspva:
         days = _period_days(params)
         if svc.count <= 0:
             raise _ApiError(MSG_NO_NUMBERS)
-        self._debit(account, _discounted(svc.price_day, days) * days, MSG_NO_BALANCE)
+        self._debit(account, _account_price(account, svc.price_day, days) * days, MSG_NO_BALANCE)
         svc.count -= 1
         now = self.now()
         order = self._build_order(account.apikey, country.code, svc.code, begin=now, until=now + days * DAY)
@@ -838,7 +854,7 @@ class FakeSmspva:
             raise _ApiError(MSG_SERVICE_NOT_FOUND)
         if svc.code in order.services:
             raise _ApiError(MSG_SERVICE_ADDED)
-        self._debit(account, _discounted(svc.price_day, rent_days) * rent_days, MSG_NO_BALANCE)
+        self._debit(account, _account_price(account, svc.price_day, rent_days) * rent_days, MSG_NO_BALANCE)
         target = order
         if self.variants.add_service_new_order:
             # Assumption: a separate order for the new service on the same number, for rent_days.
@@ -870,7 +886,9 @@ class FakeSmspva:
         new_until = order.until + days * DAY
         if new_until > self.now() + MAX_RENT_DAYS * DAY:
             raise _ApiError(MSG_MAX_PERIOD)
-        self._debit(account, _discounted(self._full_price_day(order), days) * days, MSG_NO_BALANCE)
+        self._debit(
+            account, _account_price(account, self._full_price_day(order), days) * days, MSG_NO_BALANCE
+        )
         order.until = new_until
         return self._ok({"id": order.id})
 

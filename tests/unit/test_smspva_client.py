@@ -1312,3 +1312,14 @@ async def test_default_shapes_of_sdk_docs_and_clients(make_client: MakeClient) -
     created = await client.create(KEY, country="RU", service="opt46", dtype=PeriodType.WEEK, dcount=1)
     assert (created.id, created.until) == (40370, 1796014800)
     assert await client.activate(KEY, 40370) == 40370
+
+
+# --------------------------------------------------------------------------- the key on getdata (item 8)
+
+
+async def test_getdata_sends_the_users_key_when_given(make_client: MakeClient) -> None:
+    client, upstream = make_client(ok([]))
+    await client.get_services("RU", apikey=KEY)
+    assert upstream.params["apikey"] == KEY
+    await client.get_services("RU")
+    assert "apikey" not in upstream.params  # keyless only before a key is linked
