@@ -14,7 +14,7 @@ from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 from tests.e2e.test_e2e_rent import to_summary
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.flows import find_on_pages, link_key, press, press_data
+from tests.flows import find_on_pages, labels, link_key, press, press_data
 from tests.harness import BotRunner
 
 
@@ -113,3 +113,15 @@ async def test_add_service_answered_with_another_order_is_followed(
     assert any(cb(OrderAction.CARD, new_id) == b.get("callback_data") for row in done.buttons() for b in row)
     new_card = await press_data(tg, alice, done, cb(OrderAction.CARD, new_id))
     assert "Telegram" in new_card.text
+
+
+async def test_non_iso_country_codes(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """The live list says "UK" for the United Kingdom and keeps codes like "EN" that name no ISO country."""
+    tg.send_text(alice, "/rent")
+    screen = await tg.wait_message(alice.id, timeout=10)
+    uk = await find_on_pages(tg, alice, screen, "United Kingdom")
+    assert any("🇬🇧" in label and "United Kingdom" in label for label in labels(uk))
+    en = await find_on_pages(tg, alice, screen, "Англия")  # SMSPVA's own name: not an ISO code
+    assert any("🌐" in label and "Англия" in label for label in labels(en))

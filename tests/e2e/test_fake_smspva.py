@@ -157,7 +157,8 @@ async def test_getcountries(api: Api) -> None:
         "rent_avail_prolong": True,
     }
     assert countries["EN"]["name"] == "Англия"
-    assert {"KZ", "UA", "GB", "US", "DE", "FR", "NL", "PL", "EE", "ID", "PH"} <= set(countries)
+    assert {"KZ", "UA", "UK", "EN", "US", "DE", "FR", "NL", "PL", "EE", "ID", "PH"} <= set(countries)
+    assert "GB" not in countries  # the live list's non-ISO code for the United Kingdom
 
 
 async def test_getdata_matches_the_documented_example(api: Api) -> None:

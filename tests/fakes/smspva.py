@@ -70,13 +70,14 @@ MSG_ALREADY_ACTIVE = "Number is already active"
 MSG_ACTIVATING = "Number is activating"
 MSG_NOT_IN_SYSTEM = "Phone number not in the system"  # state -1; assumption, wording not documented
 
-# (code, name, digital code, price factor against RU) -- names as the Russian-language site gives them;
-# "EN" is the non-ISO code seen in the page's get_rent_history example.
+# (code, name, digital code, price factor against RU) -- names as the Russian-language site gives them.
+# The live list uses codes that are not ISO 3166: "UK" for the United Kingdom (ISO: GB) and "EN", the code
+# seen in the page's get_rent_history example.
 _COUNTRIES: tuple[tuple[str, str, str, str], ...] = (
     ("RU", "Россия", "+7", "1"),
     ("KZ", "Казахстан", "+7", "0.9"),
     ("UA", "Украина", "+380", "0.9"),
-    ("GB", "Великобритания", "+44", "1.5"),
+    ("UK", "Великобритания", "+44", "1.5"),
     ("EN", "Англия", "+44", "1.5"),
     ("US", "США", "+1", "1.4"),
     ("DE", "Германия", "+49", "1.3"),
