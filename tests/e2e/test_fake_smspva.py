@@ -889,3 +889,63 @@ async def test_getdata_with_a_key_gives_that_accounts_prices(fake: FakeSmspva, a
     created = await api("create", apikey="key-vip", country="RU", service="opt46", dtype="week", dcount=1)
     assert created["status"] == 1
     assert fake.balance("key-vip") == Decimal("79")  # 3 * 7 days: what getdata with the key said
+
+
+async def test_everything_by_hand_over_http(fake: FakeSmspva, http: httpx.AsyncClient) -> None:
+    """Accounts, balances, orders, shapes, the rate limit, history and restore errors: all over HTTP, every
+    answer JSON (errors included), history rows consistent."""
+    admin = fake.url.removesuffix("/api/rent.php") + "/_admin"
+
+    async def call(action: str, expect: int = 200, **params: object) -> dict[str, Any]:
+        response = await http.get(f"{admin}/{action}", params={k: str(v) for k, v in params.items()})
+        assert response.status_code == expect
+        assert response.headers["content-type"].startswith("application/json")
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def rent(method: str, **params: object) -> httpx.Response:
+        return await http.get(fake.url, params={"method": method, **{k: str(v) for k, v in params.items()}})
+
+    assert (await call("add_account", apikey="hand", balance=20))["balance"] == 20
+    assert (await call("set_balance", apikey="hand", balance="7.5"))["ok"] is True
+    assert fake.balance("hand") == Decimal("7.5")
+    order_id = (await call("add_order", apikey="hand", country="UK", state=1, days_left=3))["id"]
+    await call("inject_sms", id=order_id, text="Code 4242", other=1)
+    await call("shape", name="page")
+    assert isinstance((await rent("getdata", country="RU")).json()["data"], list)
+    await call("shape", name="sdk")
+    assert set((await rent("getdata", country="RU")).json()["data"]) == {"services", "totalAmount"}
+    await call("variant", name="odd_fields", on=1)
+    assert (await rent("orders", apikey="hand")).json()["data"][0]["hasnewsms"] == "Y"
+    await call("variant", name="odd_fields", on=0)
+    await call("rate_limit", interval=60, mode="429")
+    assert (await rent("orders", apikey="hand")).status_code == 429  # its last call was just now
+    assert (await rent("orders", apikey="hand")).json() == {
+        "status": 0,
+        "msg": fake.rate_limit.msg if fake.rate_limit else "",
+    }
+    await call("rate_limit", interval=0)
+    ids = (await call("add_history", apikey="hand", count=3, outdays=4))["ids"]
+    await call("expire", id=order_id)
+    await call("restore_error", id=ids[0], code="NOAVAILDAYS")
+    assert (await rent("restore_user_precalc", apikey="hand", id=ids[0])).json()["msg"] == "NOAVAILDAYS"
+    await call("restore_error", id=ids[0])
+    assert (await rent("restore_user_precalc", apikey="hand", id=ids[0])).json()["status"] == 1
+    await call("status0_data", methods="getcountries")
+    assert (await rent("getcountries")).json()["status"] == 0
+    history = (await rent("get_rent_history", apikey="hand", take=10)).json()["data"]
+    assert len(history) == 4
+    assert all(row["end"] >= row["begin"] and row["closed"] >= row["begin"] for row in history)
+    state = await call("state")
+    assert state["status0_with_data"] == ["getcountries"]
+    # Errors are JSON too.
+    assert (await call("add_account", expect=400))["ok"] is False
+    assert (await call("variant", expect=400, name="nope"))["ok"] is False
+    assert "actions" in await call("nope", expect=404)
+    assert (await http.post(f"{admin}/state")).json()["ok"] is False
+    missing = await http.get(fake.url.removesuffix("/api/rent.php") + "/nowhere")
+    assert missing.status_code == 404
+    assert missing.json()["status"] == 0
+    wrong_verb = await http.post(fake.url)
+    assert wrong_verb.status_code == 405
+    assert wrong_verb.json()["status"] == 0

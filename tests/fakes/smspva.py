@@ -414,7 +414,8 @@ class FakeSmspva:
         self._stopping = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/api/rent.php", self._handle_api)
-        app.router.add_get("/_admin/{action}", self._handle_admin)
+        app.router.add_route("*", "/_admin/{action}", self._handle_admin)
+        app.router.add_route("*", "/{tail:.*}", self._handle_unknown_path)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
@@ -528,6 +529,8 @@ class FakeSmspva:
         order = self.orders[order_id]
         end = self.now() - int(days_ago * DAY)
         order.until = end
+        order.begin = min(order.begin, end - PROLONG_WINDOW_DAYS * DAY)  # history rows keep end >= begin
+        order.lastonline = min(order.lastonline, end)
         self._archive(order, end=end, closed=end)
 
     def add_history(
@@ -1092,29 +1095,126 @@ class FakeSmspva:
     # ----------------------------------------------------------------- admin (manual use)
 
     async def _handle_admin(self, request: web.Request) -> web.Response:
+        """Manual control over HTTP (GET /_admin/ACTION?...): every answer is JSON, errors included."""
+        if request.method != "GET":
+            return web.json_response({"ok": False, "error": "only GET"}, status=405, headers={"Allow": "GET"})
         action = request.match_info["action"]
-        q = request.query
+        handler = self._admin_actions().get(action)
+        if handler is None:
+            known = sorted(self._admin_actions())
+            return web.json_response(
+                {"ok": False, "error": f"unknown action {action}", "actions": known}, status=404
+            )
         try:
-            if action == "state":
-                return web.json_response(self._admin_state(), dumps=self._dumps)
-            if action == "inject_sms":
-                other = q.get("other", "") in ("1", "true")
-                text, sender = q.get("text", "Your code: 123456"), q.get("sender", "FACEBOOK")
-                sms = self.inject_sms(int(q["id"]), text, sender, other=other)
-                return web.json_response({"ok": True, "sms": vars(sms)})
-            if action == "set_state":
-                self.set_state(int(q["id"]), int(q["state"]))
-            elif action == "expire":
-                self.expire_order(int(q["id"]), days_ago=float(q.get("days_ago", "1")))
-            elif action == "fail":
-                self.fail_next(q["kind"], method=q.get("method") or None, count=int(q.get("count", "1")))
-            elif action == "clear_faults":
-                self.clear_faults()
-            else:
-                return web.json_response({"ok": False, "error": f"unknown action {action}"}, status=404)
-        except (KeyError, ValueError) as err:
+            result = handler(request.query)
+        except (KeyError, ValueError, ArithmeticError) as err:
             return web.json_response({"ok": False, "error": repr(err)}, status=400)
-        return web.json_response({"ok": True})
+        return web.json_response({"ok": True, **result}, dumps=self._dumps)
+
+    def _admin_actions(self) -> dict[str, Callable[[Any], dict[str, Any]]]:
+        def flag(q: Any, name: str, default: str = "1") -> bool:
+            return str(q.get(name, default)).strip().casefold() in ("1", "true", "yes", "on")
+
+        def inject_sms(q: Any) -> dict[str, Any]:
+            text, sender = q.get("text", "Your code: 123456"), q.get("sender", "FACEBOOK")
+            sms = self.inject_sms(int(q["id"]), text, sender, other=flag(q, "other", "0"))
+            return {"sms": vars(sms)}
+
+        def add_account(q: Any) -> dict[str, Any]:
+            account = self.add_account(
+                q["apikey"],
+                Decimal(q.get("balance", "100")),
+                price_factor=Decimal(q.get("price_factor", "1")),
+            )
+            return {"apikey": account.apikey, "balance": account.balance}
+
+        def set_balance(q: Any) -> dict[str, Any]:
+            self.accounts[q["apikey"]].balance = Decimal(q["balance"])
+            return {"balance": self.accounts[q["apikey"]].balance}
+
+        def add_order(q: Any) -> dict[str, Any]:
+            order = self.add_order(
+                q["apikey"],
+                country=q.get("country", "RU"),
+                service=q.get("service", "opt16"),
+                state=int(q.get("state", "0")),
+                days_left=float(q.get("days_left", "7")),
+            )
+            return {"id": order.id, "number": order.number, "until": order.until}
+
+        def add_history(q: Any) -> dict[str, Any]:
+            items = self.add_history(
+                q["apikey"],
+                count=int(q.get("count", "1")),
+                restorable=flag(q, "restorable"),
+                country=q.get("country", "RU"),
+                service=q.get("service", "opt16"),
+                outdays=int(q.get("outdays", "5")),
+            )
+            return {"ids": [item.order_id for item in items]}
+
+        def restore_error(q: Any) -> dict[str, Any]:
+            order_id = int(q["id"])
+            if q.get("code"):
+                self.set_restore_error(order_id, q["code"])
+            else:
+                self._restore_errors.pop(order_id, None)
+            return {}
+
+        def shape(q: Any) -> dict[str, Any]:
+            self.variants = Variants.named(q.get("name", "sdk"))
+            return {"variants": vars(self.variants)}
+
+        def variant(q: Any) -> dict[str, Any]:
+            name = q["name"]
+            if name not in {f.name for f in fields(Variants)}:
+                raise ValueError(f"unknown variant {name!r}, expected one of {sorted(vars(Variants()))}")
+            setattr(self.variants, name, flag(q, "on"))
+            return {"variants": vars(self.variants)}
+
+        def rate_limit(q: Any) -> dict[str, Any]:
+            interval = float(q.get("interval", "0") or "0")
+            self.set_rate_limit(interval if interval > 0 else None, mode=q.get("mode", "status0"))
+            return {"rate_limit": vars(self.rate_limit) if self.rate_limit else None}
+
+        def status0_data(q: Any) -> dict[str, Any]:
+            self.status0_with_data = {m for m in q.get("methods", "").split(",") if m}
+            return {"methods": sorted(self.status0_with_data)}
+
+        def simple(action: Callable[[Any], object]) -> Callable[[Any], dict[str, Any]]:
+            def run(q: Any) -> dict[str, Any]:
+                action(q)
+                return {}
+
+            return run
+
+        return {
+            "state": lambda q: self._admin_state(),
+            "inject_sms": inject_sms,
+            "set_state": simple(lambda q: self.set_state(int(q["id"]), int(q["state"]))),
+            "expire": simple(
+                lambda q: self.expire_order(int(q["id"]), days_ago=float(q.get("days_ago", "1")))
+            ),
+            "fail": simple(
+                lambda q: self.fail_next(
+                    q["kind"], method=q.get("method") or None, count=int(q.get("count", "1"))
+                )
+            ),
+            "clear_faults": simple(lambda q: self.clear_faults()),
+            "add_account": add_account,
+            "set_balance": set_balance,
+            "add_order": add_order,
+            "add_history": add_history,
+            "restore_error": restore_error,
+            "shape": shape,
+            "variant": variant,
+            "rate_limit": rate_limit,
+            "status0_data": status0_data,
+        }
+
+    @staticmethod
+    async def _handle_unknown_path(request: web.Request) -> web.Response:
+        return web.json_response({"status": 0, "msg": "Not found"}, status=404)
 
     def _admin_state(self) -> dict[str, Any]:
         self._sweep()
@@ -1133,6 +1233,9 @@ class FakeSmspva:
             ],
             "history": sorted(self.history),
             "faults": len(self._faults),
+            "variants": vars(self.variants),
+            "rate_limit": vars(self.rate_limit) if self.rate_limit else None,
+            "status0_with_data": sorted(self.status0_with_data),
         }
 
     @staticmethod
@@ -1160,12 +1263,19 @@ async def _serve(args: argparse.Namespace) -> None:
     url = await fake.start(args.host, args.port)
     admin = url.removesuffix("/api/rent.php") + "/_admin"
     print(f"Fake SMSPVA rent API: {url}  (apikey {args.apikey}, balance {args.balance})", flush=True)
-    print(f"  state:      curl '{admin}/state'", flush=True)
-    print(f"  inject SMS: curl '{admin}/inject_sms?id=ORDER_ID&text=Code+123456&sender=FACEBOOK'", flush=True)
-    print(
-        f"  also:       {admin}/set_state?id=&state=  /expire?id=&days_ago=  /fail?kind=500&count=1",
-        flush=True,
-    )
+    for line in (
+        f"  state:        curl '{admin}/state'",
+        f"  account:      curl '{admin}/add_account?apikey=KEY&balance=20'   /set_balance?apikey=KEY&balance=5",
+        f"  order:        curl '{admin}/add_order?apikey=KEY&country=RU&service=opt16&state=1&days_left=3'",
+        f"  inject SMS:   curl '{admin}/inject_sms?id=ORDER_ID&text=Code+123456&sender=FACEBOOK&other=0'",
+        f"  history:      curl '{admin}/add_history?apikey=KEY&count=3&outdays=5&restorable=1'",
+        f"  restore err:  curl '{admin}/restore_error?id=ORDER_ID&code=NOAVAILDAYS'  (no code: clear)",
+        f"  shapes:       curl '{admin}/shape?name=page'  (sdk: the default)   /variant?name=odd_fields&on=1",
+        f"  rate limit:   curl '{admin}/rate_limit?interval=4&mode=status0'  (mode 429; interval=0: off)",
+        f"  status 0+data: curl '{admin}/status0_data?methods=getcountries,prolong'",
+        f"  also:         {admin}/set_state?id=&state=  /expire?id=&days_ago=  /fail?kind=500&count=1  /clear_faults",
+    ):
+        print(line, flush=True)
     try:
         await asyncio.Event().wait()
     finally:
