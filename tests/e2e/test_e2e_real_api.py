@@ -43,7 +43,8 @@ async def test_rate_limited_create_is_a_clear_failure_not_retried(
     await link_key(tg, alice, API_KEY)
     summary = await to_summary(tg, alice)
     smspva.set_rate_limit(60, mode="status0")  # the key's last call (linking, polling) was just now
-    await press(tg, alice, summary, "✅", expect="❌", timeout=15)
+    failed = await press(tg, alice, summary, "✅", expect="❌", timeout=15)
+    assert "nothing was charged" in failed.text  # a clear failure the user may retry
     assert len(smspva.calls_of("create")) == 1
     assert smspva.orders == {}
     assert smspva.balance(API_KEY) == 100
