@@ -595,13 +595,13 @@ class FakeSmspva:
     def rate_limited_calls(self) -> list[Call]:
         return [call for call in self.calls if call.rate_limited]
 
-    def _rate_limited(self, params: dict[str, str]) -> web.Response | None:
+    def _rate_limited(self, call: Call) -> web.Response | None:
         limit = self.rate_limit
-        bucket = params.get("apikey", "")
+        bucket = call.params.get("apikey", "")
         now = time.monotonic()
         last = self._last_accepted.get(bucket)
         if limit is not None and last is not None and now - last < limit.interval:
-            self.calls[-1].rate_limited = True
+            call.rate_limited = True
             body = {"status": 0, "msg": limit.msg}
             if limit.mode == "429":
                 wait = f"{max(0.0, limit.interval - (now - last)):.2f}"
@@ -633,13 +633,14 @@ class FakeSmspva:
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         params = dict(request.query)
         method = params.get("method", "")
-        self.calls.append(Call(method, params, self._now_f(), request.method))
+        call = Call(method, params, self._now_f(), request.method)
+        self.calls.append(call)
         if request.method != "GET":
             return web.json_response(
                 {"status": 0, "msg": "Only GET requests are accepted"}, status=405, headers={"Allow": "GET"}
             )
         await self._pause(self.latency)
-        rejection = self._rate_limited(params)
+        rejection = self._rate_limited(call)
         if rejection is not None:
             return rejection
         fault = self._take_fault(method)
