@@ -121,8 +121,13 @@ def extract_code(text: str) -> str | None:
 # --- countries -------------------------------------------------------------------------------
 
 
+# SMSPVA codes that are not ISO 3166 but name an ISO country (the live list uses "UK" for GB).
+_ISO_ALIASES = {"UK": "GB"}
+
+
 def flag(code: str) -> str:
     """Regional-indicator flag for ISO 3166 alpha-2 codes; a neutral globe otherwise."""
+    code = _ISO_ALIASES.get(code.upper(), code)
     if len(code) == 2 and code.isalpha() and code.upper() in _iso_territories():
         return "".join(chr(0x1F1E6 + ord(ch) - ord("A")) for ch in code.upper())
     return "🌐"
@@ -130,6 +135,7 @@ def flag(code: str) -> str:
 
 def country_name(code: str, api_name: str, locale: str | None = None) -> str:
     """Babel's name in the user's language for ISO codes, else the API's own name."""
+    code = _ISO_ALIASES.get(code.upper(), code)
     if len(code) == 2 and code.upper() in _iso_territories():
         try:
             name = Locale.parse(locale or current_locale()).territories.get(code.upper())

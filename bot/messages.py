@@ -92,6 +92,11 @@ def upstream_error(error: SmspvaError | SmspvaUnavailable, top_up_url: str = DEF
         return _("No numbers are left for this service right now. Try another country or service, or later.")
     if error.kind is ErrorKind.PROLONG_NOT_YET:
         return _("This number can be prolonged only when less than 7 days of the rental remain.")
+    if error.kind is ErrorKind.RATE_LIMITED:
+        return _(
+            "SMSPVA asked to slow down and did not carry this out, so nothing was charged. "
+            "Try again in a few seconds."
+        )
     if error.kind is ErrorKind.PERIOD_TOO_LONG:
         return _("The longest rental is 90 days. Choose a shorter period.")
     return _("SMSPVA answered: «{msg}». Please check and try again, or write to SMSPVA support.").format(

@@ -23,7 +23,7 @@ def sms_message(order: Order, sms: Sms, tz: str, *, other_service: bool) -> tupl
         f"{title} · {escape(order.sname or order.scode)}",
         _("Number: {number}").format(number=phone_html(order.ccode, order.pnumber)),
         _("From: {sender}").format(sender=escape(sms.sender or "?")),
-        _("Received: {time}").format(time=local_datetime(sms.date, tz)),
+        _("Received: {time}").format(time=local_datetime(sms.date, tz) if sms.date is not None else "?"),
     ]
     code = extract_code(sms.text)
     if code:

@@ -1,7 +1,9 @@
 """Countries and per-period service prices, cached like the web page refreshes them (every 30 s).
 
 Navigation must feel instant: every screen reads from here, and concurrent readers of one key share
-a single upstream call (single flight).
+a single upstream call (single flight). Prices are read with the user's API key when there is one
+(``apikey=``; docs.smspva.com marks it required on ``getdata`` and prices may depend on the account), so
+they are cached per key -- keyless (None) only before a key is linked.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 CACHE_SECONDS = 30.0
+PRUNE_AT = 2048  # entries; beyond it, expired ones are dropped (per-key prices would otherwise pile up)
 
 
 class _TtlCache(Generic[K, T]):
@@ -59,7 +62,10 @@ class _TtlCache(Generic[K, T]):
             raise
         finally:
             self._inflight.pop(key, None)
-        self._values[key] = (self._clock(), value)
+        now = self._clock()
+        self._values[key] = (now, value)
+        if len(self._values) > PRUNE_AT:
+            self._values = {k: v for k, v in self._values.items() if now - v[0] < self._ttl}
         future.set_result(value)
         return value
 
@@ -68,7 +74,7 @@ class Catalog:
     def __init__(self, client: SmspvaClient, ttl: float = CACHE_SECONDS) -> None:
         self._client = client
         self._countries: _TtlCache[str, list[Country]] = _TtlCache(ttl)
-        self._services: _TtlCache[tuple[str, PeriodType, int], ServiceCatalog] = _TtlCache(ttl)
+        self._services: _TtlCache[tuple[str | None, str, PeriodType, int], ServiceCatalog] = _TtlCache(ttl)
 
     async def countries(self) -> list[Country]:
         return await self._countries.get("all", self._client.get_countries)
@@ -77,23 +83,30 @@ class Catalog:
         return next((c for c in await self.countries() if c.code == code), None)
 
     async def services(
-        self, country: str, period: Period | None = None, *, refresh: bool = False
+        self, country: str, period: Period | None = None, *, refresh: bool = False, apikey: str | None = None
     ) -> ServiceCatalog:
-        """`refresh` fetches anew (and updates the cache): for checks that must see a change at once."""
+        """`refresh` fetches anew (and updates the cache): for checks that must see a change at once.
+        `apikey`: the user's key (prices for their account), None before one is linked."""
         period = period or ALL_PERIODS[0]
-        key = (country, period.dtype, period.dcount)
+        key = (apikey, country, period.dtype, period.dcount)
         return await self._services.get(
-            key, lambda: self._client.get_services(country, period.dtype, period.dcount), refresh=refresh
+            key,
+            lambda: self._client.get_services(country, period.dtype, period.dcount, apikey=apikey),
+            refresh=refresh,
         )
 
-    async def service(self, country: str, code: str, period: Period | None = None) -> Service | None:
-        catalog = await self.services(country, period)
+    async def service(
+        self, country: str, code: str, period: Period | None = None, *, apikey: str | None = None
+    ) -> Service | None:
+        catalog = await self.services(country, period, apikey=apikey)
         return next((s for s in catalog.services if s.code == code), None)
 
-    async def order_price_day(self, country: str, scode: str, period: Period) -> Decimal | None:
+    async def order_price_day(
+        self, country: str, scode: str, period: Period, *, apikey: str | None = None
+    ) -> Decimal | None:
         """Price per day of all an order's services ("opt16,opt29") for that period; None if one
         of them is not listed."""
-        listing = await self.services(country, period)
+        listing = await self.services(country, period, apikey=apikey)
         prices = {service.code: service.price_day for service in listing.services}
         total = Decimal(0)
         for code in [c for c in scode.split(",") if c]:
@@ -103,26 +116,34 @@ class Catalog:
         return total
 
     async def order_totals(
-        self, country: str, scode: str, periods: list[Period] | tuple[Period, ...]
+        self,
+        country: str,
+        scode: str,
+        periods: list[Period] | tuple[Period, ...],
+        *,
+        apikey: str | None = None,
     ) -> list[tuple[Period, Decimal | None]]:
         """Each period with the order's total for it (None where it cannot be priced right now)."""
         totals: list[tuple[Period, Decimal | None]] = []
         for period in periods:
             try:
-                price = await self.order_price_day(country, scode, period)
+                price = await self.order_price_day(country, scode, period, apikey=apikey)
             except (SmspvaError, SmspvaUnavailable):
                 price = None
             totals.append((period, price * period.days if price is not None else None))
         return totals
 
-    async def period_prices(self, country: str, code: str) -> dict[Period, Service | None]:
+    async def period_prices(
+        self, country: str, code: str, *, apikey: str | None = None
+    ) -> dict[Period, Service | None]:
         """The service's entry for every offered period (prices differ: longer periods get discounts).
 
         Periods whose price could not be fetched map to None; if none could, the error is raised.
         """
         periods = list(ALL_PERIODS)
         results = await asyncio.gather(
-            *(self.service(country, code, period) for period in periods), return_exceptions=True
+            *(self.service(country, code, period, apikey=apikey) for period in periods),
+            return_exceptions=True,
         )
         prices: dict[Period, Service | None] = {}
         errors: list[BaseException] = []

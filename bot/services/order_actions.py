@@ -4,6 +4,7 @@ confirmation, and a reconciliation with `orders` when the answer is unclear — 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,9 @@ from bot.db.confirmations import Confirmation, ConfirmationsRepo, ConfirmStatus
 from bot.db.orders import OrdersRepo
 from bot.periods import Period
 from bot.services.money import Verdict, call_once, find_order
-from bot.smspva import Order, PeriodType, SmspvaClient, SmspvaError, SmspvaUnavailable
+from bot.smspva import AddedService, Order, PeriodType, SmspvaClient, SmspvaError, SmspvaUnavailable
+
+log = logging.getLogger(__name__)
 
 # The kinds stored with confirmation tokens (bot.db.confirmations).
 PROLONG = "prolong"
@@ -69,6 +72,10 @@ class OrderActions:
             return ActionOutcome(
                 settled.verdict, order=find_order(settled.orders, order_id), error=settled.error
             )
+        if isinstance(settled.value, AddedService) and settled.value.moved:
+            # SMSPVA put the service on another order (smspva-sdk: data.id): follow that one.
+            log.info("add_service moved order_id=%s new_order_id=%s", order_id, settled.value.id)
+            order_id = settled.value.id
         after: Order | None = None
         try:
             after = find_order(await self._client.orders(apikey), order_id)
@@ -95,6 +102,7 @@ class OrderActions:
         payload = confirmation.payload
         order_id = int(payload["order_id"])
         service = str(payload["service"])
+        number = "".join(ch for ch in str(payload["pnumber"]) if ch.isdigit())
         return await self._once(
             confirmation,
             apikey,
@@ -105,7 +113,10 @@ class OrderActions:
                 pnumber=str(payload["pnumber"]),
                 rent_days=int(payload["days"]),
             ),
-            lambda orders: any(o.id == order_id and service in o.scode.split(",") for o in orders),
+            lambda orders: any(
+                (o.id == order_id or o.pnumber_with_code == number) and service in o.scode.split(",")
+                for o in orders
+            ),
             order_id,
         )
 

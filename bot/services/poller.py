@@ -324,7 +324,7 @@ class SmsPoller:
             return 0
         messages: list[NewMessage] = []
         with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
-            for sms, other, print_ in sorted(fresh, key=lambda item: item[0].date):
+            for sms, other, print_ in sorted(fresh, key=lambda item: item[0].date or 0):
                 if other and not user.other_sms:
                     continue  # switched off in Settings: recorded as seen, not pushed
                 text, markup = sms_message(order, sms, user.timezone, other_service=other)

@@ -2,14 +2,18 @@
 
 from .client import DEFAULT_BASE_URL, SmspvaClient
 from .errors import (
+    WORDINGS,
     ErrorKind,
     RestoreErrorCode,
     SmspvaError,
     SmspvaUnavailable,
+    Wording,
     classify_msg,
     match_restore_code,
 )
 from .models import (
+    UNKNOWN_STATE,
+    AddedService,
     Country,
     CreatedOrder,
     HistoryItem,
@@ -27,6 +31,9 @@ from .redact import ApiKeyRedactingFilter, install_redaction, redact, uninstall_
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "UNKNOWN_STATE",
+    "WORDINGS",
+    "AddedService",
     "ApiKeyRedactingFilter",
     "Country",
     "CreatedOrder",
@@ -45,6 +52,7 @@ __all__ = [
     "SmspvaClient",
     "SmspvaError",
     "SmspvaUnavailable",
+    "Wording",
     "classify_msg",
     "install_redaction",
     "match_restore_code",

@@ -10,13 +10,20 @@ Behaviour worth knowing:
   in the query string -- including the API key, which therefore must never be logged with a URL (see
   :mod:`bot.smspva.redact`). This module logs neither URLs, params, keys, numbers nor SMS text.
 * Pacing: requests for one API key run one at a time (an :class:`asyncio.Lock` per key) and each one
-  *starts* at least ``min_interval`` seconds after the previous one for that key *started*
-  (started-to-started; as the lock is held for the whole request, a slow request simply pushes the next one
-  later). SMSPVA rejects clients that query too fast. The keyless catalog methods (``getcountries``,
-  ``getdata``) are not spaced but limited to ``catalog_concurrency`` requests at a time: the bot serves
-  them from a 30-second cache shared by all users, so their rate follows the cache, not the crowd, and
-  the period screen needs the prices of 15 periods at once. A lane is dropped once it is idle and its spacing has elapsed, so the state
-  stays bounded by the number of keys active in the last ``min_interval`` seconds.
+  *starts* at least the lane's interval after the previous one for that key *started* (started-to-started;
+  as the lock is held for the whole request, a slow request simply pushes the next one later). SMSPVA's
+  docs ask for 4-5 s between queries and reject faster clients. The keyless catalog methods
+  (``getcountries``, ``getdata`` before a key is linked) are paced the same way in one shared lane
+  (``catalog_interval``, default ``min_interval``), with at most ``catalog_concurrency`` in flight.
+* Rate limits: a rejection (HTTP 429, or ``status`` 0 with a "too many requests" wording, see
+  :data:`bot.smspva.errors.WORDINGS`) doubles that lane's interval (at least ``rate_limit_floor``, at most
+  ``rate_limit_max``; a ``Retry-After`` delays the next start on top); each success narrows it by 5 %,
+  never below the floor. A rejected read is retried in its lane after the pause (``rate_limit_tries``
+  attempts, then :class:`SmspvaUnavailable` ``rate_limited``); it is never a refusal and never an auth
+  failure. A rejected money call is never retried: ``status`` 0 means it was not applied
+  (:class:`SmspvaError` ``RATE_LIMITED``, the user may retry); HTTP 429 leaves it unclear
+  (:class:`SmspvaUnavailable`, ``request_sent=True``: reconcile). A lane is dropped once it is idle and
+  its spacing has elapsed (a widened one 5 minutes later), so the state stays bounded.
 * Retries: read-only methods make at most ``read_tries`` attempts, only after :class:`SmspvaUnavailable`
   (never after :class:`SmspvaError`), sleeping ``uniform(0, min(10, backoff * 2**(attempt-1)))`` between
   them (exponential backoff, full jitter). Each attempt queues in the key's lane again. State-changing methods
@@ -48,8 +55,9 @@ from typing import Any, Final, Self, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from .errors import SmspvaError, SmspvaUnavailable, match_restore_code
+from .errors import ErrorKind, SmspvaError, SmspvaUnavailable, match_restore_code
 from .models import (
+    AddedService,
     Country,
     CreatedOrder,
     HistoryItem,
@@ -76,6 +84,8 @@ _RESTORE_METHODS: Final = frozenset({"restore_user", "restore_user_precalc"})
 # 4xx statuses that say "try later" rather than "refused", whatever the body.
 _TRANSIENT_4XX: Final = frozenset({408, 425, 429})
 _NON_DIGITS = re.compile(r"\D+")
+_NARROW_FACTOR: Final = 0.95  # per success, after a rate-limit rejection widened a lane
+_PENALTY_MEMORY: Final = 300.0  # seconds an idle, widened lane is remembered
 
 _T = TypeVar("_T")
 _M = TypeVar("_M", bound=BaseModel)
@@ -95,10 +105,23 @@ class _BadData(Exception):
     """A success answer whose ``data`` we cannot understand. Carries a reason word, never the data."""
 
 
+class _RateLimited(Exception):
+    """SMSPVA rejected a call for its rate. ``error`` is what the caller gets if no retry follows."""
+
+    def __init__(self, error: SmspvaError | SmspvaUnavailable, retry_after: float | None) -> None:
+        super().__init__(error.method)
+        self.error = error
+        self.retry_after = retry_after
+
+
 @dataclass(slots=True, eq=False)
 class _Lane:
+    """Pacing state of one API key (or of the keyless catalog calls)."""
+
+    interval: float  # current start-to-start spacing: the floor, widened by rejections
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_start: float = -math.inf
+    not_before: float = -math.inf  # a Retry-After: no start before this
     users: int = 0  # holders + waiters
 
 
@@ -134,6 +157,10 @@ class SmspvaClient:
         read_tries: int = 3,
         backoff: float = 0.5,
         catalog_concurrency: int = 4,
+        catalog_interval: float | None = None,
+        rate_limit_floor: float = 1.0,
+        rate_limit_max: float = 60.0,
+        rate_limit_tries: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if timeout <= 0:
@@ -144,8 +171,17 @@ class SmspvaClient:
             raise ValueError("read_tries must be at least 1")
         if backoff < 0:
             raise ValueError("backoff must not be negative")
+        if catalog_interval is not None and catalog_interval < 0:
+            raise ValueError("catalog_interval must not be negative")
+        if rate_limit_floor < 0 or rate_limit_max < rate_limit_floor or rate_limit_tries < 1:
+            raise ValueError("need 0 <= rate_limit_floor <= rate_limit_max and rate_limit_tries >= 1")
         self._url = base_url
         self._min_interval = min_interval
+        self._catalog_interval = min_interval if catalog_interval is None else catalog_interval
+        self._rate_limit_floor = rate_limit_floor
+        self._rate_limit_max = rate_limit_max
+        self._rate_limit_tries = rate_limit_tries
+        self._status0_data_logged: set[str] = set()
         self._read_tries = read_tries
         self._backoff = backoff
         self._lanes: dict[str | None, _Lane] = {}
@@ -182,13 +218,21 @@ class SmspvaClient:
         )
 
     async def get_services(
-        self, country: str, dtype: PeriodType = PeriodType.WEEK, dcount: int = 1
+        self,
+        country: str,
+        dtype: PeriodType = PeriodType.WEEK,
+        dcount: int = 1,
+        *,
+        apikey: str | None = None,
     ) -> ServiceCatalog:
+        """``getdata``. docs.smspva.com marks ``apikey`` as required here and prices may depend on the
+        account, so the user's key is sent when there is one (the call is then paced in that key's lane);
+        keyless only before a key is linked (smspva-sdk: auth "optional")."""
         _check_count("dcount", dcount)
         method = "getdata"
         params = {"country": country, "dtype": PeriodType(dtype).value, "dcount": dcount}
         return await self._request(
-            method, None, params, lambda body: _parse_catalog(method, body), read_only=True
+            method, apikey, params, lambda body: _parse_catalog(method, body), read_only=True
         )
 
     async def orders(self, apikey: str) -> list[Order]:
@@ -241,12 +285,14 @@ class SmspvaClient:
 
     async def add_service_to_order(
         self, apikey: str, *, order_id: int, service: str, pnumber: str, rent_days: int | None = None
-    ) -> None:
+    ) -> AddedService:
         """Rent another service on an order's number.
 
         ``pnumber`` is the full number with its country code; anything but digits is stripped (the API
-        wants it "without +"). ``rent_days`` is not on the page but SMSPVA's own SDK sends it (assumed query
-        name ``rent_days``); it is omitted when None. ``data`` is ignored: success may come with none.
+        wants it "without +"). ``rent_days`` is not on the page but SMSPVA's own SDK sends it (query name
+        ``rent_days``); it is omitted when None. The SDK types the answer as ``data {id, pnumber, service,
+        until}``, and ``id`` may name another order than ``order_id``: the result says which order holds
+        the service now (``moved``). Success without data (the page) gives the requested id.
         """
         digits = _NON_DIGITS.sub("", pnumber)
         if not digits:
@@ -255,7 +301,10 @@ class SmspvaClient:
         if rent_days is not None:
             _check_count("rent_days", rent_days)
             params["rent_days"] = rent_days
-        await self._request("add_service_to_order", apikey, params, lambda body: None, read_only=False)
+        method = "add_service_to_order"
+        return await self._request(
+            method, apikey, params, lambda body: _parse_added(method, body, order_id), read_only=False
+        )
 
     async def prolong(self, apikey: str, *, order_id: int, dtype: PeriodType, dcount: int) -> int:
         """Prolong an order; returns ``data.id`` (the requested id if the answer carries none)."""
@@ -315,13 +364,30 @@ class SmspvaClient:
 
         tries = self._read_tries if read_only else 1
         attempt = 1
+        limited = 0
         while True:
             try:
-                return await self._attempt(method, apikey, query, parse, attempt)
+                return await self._attempt(method, apikey, query, parse, attempt, read_only=read_only)
+            except _RateLimited as rejection:
+                # The lane has already widened; the next attempt waits for it. Only reads are retried:
+                # a money call refused for its rate was not applied (status 0), or is unclear (HTTP 429,
+                # reconciled by the caller) -- either way never repeated silently.
+                limited += 1
+                if not read_only:
+                    raise rejection.error from None
+                if limited >= self._rate_limit_tries:
+                    code = getattr(rejection.error, "status_code", None)
+                    raise SmspvaUnavailable(
+                        method, "rate_limited", request_sent=True, status_code=code
+                    ) from None
+                attempt += 1
+                continue
             except SmspvaUnavailable:
-                if attempt >= tries:
+                if attempt - limited >= tries:
                     raise
-            await asyncio.sleep(random.uniform(0.0, min(_BACKOFF_CAP, self._backoff * 2 ** (attempt - 1))))
+            await asyncio.sleep(
+                random.uniform(0.0, min(_BACKOFF_CAP, self._backoff * 2 ** (attempt - limited - 1)))
+            )
             attempt += 1
 
     async def _attempt(
@@ -331,18 +397,25 @@ class SmspvaClient:
         query: Mapping[str, str],
         parse: Callable[[dict[str, Any]], _T],
         attempt: int,
+        *,
+        read_only: bool,
     ) -> _T:
         queued = time.monotonic()
-        async with self._lane(apikey):
+        async with self._lane(apikey) as lane:
             started = time.monotonic()
             outcome = "ok"
             try:
-                body = await self._fetch(method, query)
                 try:
-                    return parse(body)
-                except (ValidationError, _BadData):
-                    # `from None`: a ValidationError's text holds the input (phone numbers, SMS text).
-                    raise SmspvaUnavailable(method, "bad_data", request_sent=True) from None
+                    status, body = await self._fetch(method, query)
+                    result = self._answer(method, status, body, parse, read_only=read_only)
+                except _RateLimited as rejection:
+                    self._widen(lane, apikey, method, rejection.retry_after)
+                    raise
+                self._narrow(lane, apikey)
+                return result
+            except _RateLimited:
+                outcome = "rate_limited"
+                raise
             except SmspvaError as exc:
                 outcome = f"refused:{exc.kind.value}"
                 raise
@@ -353,7 +426,7 @@ class SmspvaClient:
                 outcome = "cancelled"
                 raise
             finally:
-                self.stats.record(outcome == "ok" or outcome.startswith("refused"))
+                self.stats.record(outcome == "ok" or outcome.startswith(("refused", "rate_limited")))
                 _log.debug(
                     "smspva call method=%s attempt=%d wait_ms=%d duration_ms=%d outcome=%s",
                     method,
@@ -363,8 +436,45 @@ class SmspvaClient:
                     outcome,
                 )
 
-    async def _fetch(self, method: str, query: Mapping[str, str]) -> dict[str, Any]:
-        """One GET; returns the body of a ``status`` 1 answer."""
+    def _answer(
+        self,
+        method: str,
+        status: int,
+        body: dict[str, Any],
+        parse: Callable[[dict[str, Any]], _T],
+        *,
+        read_only: bool,
+    ) -> _T:
+        """``parse(body)`` for status 1; for status 0 the refusal -- unless it carries data (see below)."""
+        if status == 0:
+            refusal = _refusal(method, body)
+            if refusal.kind is ErrorKind.RATE_LIMITED:
+                raise _RateLimited(refusal, None)
+            if not _has_data(body):
+                raise refusal
+            # docs.smspva.com shows {"status": 0, "data": ...} for getcountries, getdata, sms, prolong and
+            # restore_user_precalc, and a public client retries getcountries for exactly that. A read uses
+            # a well-formed payload; a money call's outcome is unclear: the caller reconciles, never
+            # reports "failed" (request_sent=True).
+            if not read_only:
+                _log.warning("smspva status 0 with data method=%s outcome=unclear", method)
+                raise SmspvaUnavailable(method, "status0_with_data", request_sent=True)
+            try:
+                result = parse(body)
+            except (ValidationError, _BadData):
+                raise refusal from None
+            if method not in self._status0_data_logged:
+                self._status0_data_logged.add(method)
+                _log.warning("smspva status 0 with data method=%s outcome=data_used (logged once)", method)
+            return result
+        try:
+            return parse(body)
+        except (ValidationError, _BadData):
+            # `from None`: a ValidationError's text holds the input (phone numbers, SMS text).
+            raise SmspvaUnavailable(method, "bad_data", request_sent=True) from None
+
+    async def _fetch(self, method: str, query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+        """One GET; returns ``status`` (0 or 1) and the body of an answer in the API's own format."""
         try:
             response = await self._http.get(self._url, params=query)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -384,6 +494,14 @@ class SmspvaClient:
         else:
             body_reason = "not_an_object"
 
+        if code == 429:
+            # HTTP 429: a rate limiter answered. Assumption: it may sit in front of the API and its effect
+            # on a money call is not documented, so a money call is left unclear (reconciled), a read is
+            # retried after the pause.
+            raise _RateLimited(
+                SmspvaUnavailable(method, "rate_limited", request_sent=True, status_code=code),
+                _retry_after(response.headers.get("Retry-After")),
+            )
         if not 200 <= code < 300:
             if (
                 400 <= code < 500
@@ -391,44 +509,79 @@ class SmspvaClient:
                 and isinstance(body, dict)
                 and _status_of(body) == 0
             ):
-                raise _refusal(method, body)
+                refusal = _refusal(method, body)
+                if refusal.kind is ErrorKind.RATE_LIMITED:
+                    raise _RateLimited(refusal, _retry_after(response.headers.get("Retry-After")))
+                raise refusal
             raise SmspvaUnavailable(method, "http_status", request_sent=True, status_code=code)
         if not isinstance(body, dict):
             raise SmspvaUnavailable(method, body_reason, request_sent=True, status_code=code)
 
         status = _status_of(body)
-        if status == 1:
-            return body
-        if status == 0:
-            raise _refusal(method, body)
-        raise SmspvaUnavailable(method, "bad_status", request_sent=True, status_code=code)
+        if status is None:
+            raise SmspvaUnavailable(method, "bad_status", request_sent=True, status_code=code)
+        return status, body
 
     @contextlib.asynccontextmanager
-    async def _lane(self, apikey: str | None) -> AsyncIterator[None]:
-        """Serialise and space the requests made with one key (started-to-started, see module docstring)."""
-        if apikey is None:
-            async with self._catalog_slots:
-                yield
-            return
+    async def _lane(self, apikey: str | None) -> AsyncIterator[_Lane]:
+        """Pace the requests made with one key (serialised, started-to-started) or without a key (at most
+        ``catalog_concurrency`` at a time, starts spaced by ``catalog_interval``)."""
         lane = self._lanes.get(apikey)
         if lane is None:
-            lane = self._lanes[apikey] = _Lane()
+            lane = self._lanes[apikey] = _Lane(interval=self._base_interval(apikey))
         lane.users += 1
         try:
-            async with lane.lock:
-                delay = lane.last_start + self._min_interval - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                lane.last_start = time.monotonic()
-                yield
+            if apikey is None:
+                async with self._catalog_slots:
+                    async with lane.lock:
+                        await self._wait_turn(lane)
+                    yield lane
+            else:
+                async with lane.lock:
+                    await self._wait_turn(lane)
+                    yield lane
         finally:
             lane.users -= 1
             if lane.users == 0:
                 self._forget_later(apikey, lane)
 
+    def _base_interval(self, apikey: str | None) -> float:
+        return self._catalog_interval if apikey is None else self._min_interval
+
+    @staticmethod
+    async def _wait_turn(lane: _Lane) -> None:
+        delay = max(lane.last_start + lane.interval, lane.not_before) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        lane.last_start = time.monotonic()
+
+    def _widen(self, lane: _Lane, apikey: str | None, method: str, retry_after: float | None) -> None:
+        """A rate-limit rejection: double the spacing (at least ``rate_limit_floor``, at most
+        ``rate_limit_max``); a Retry-After delays the next start on top."""
+        floor = max(self._base_interval(apikey), self._rate_limit_floor)
+        lane.interval = min(self._rate_limit_max, max(lane.interval * 2, floor))
+        if retry_after is not None:
+            lane.not_before = time.monotonic() + min(retry_after, self._rate_limit_max)
+        _log.info(
+            "smspva rate limited method=%s lane=%s interval_s=%.2f",
+            method,
+            "keyless" if apikey is None else "key",
+            lane.interval,
+        )
+
+    def _narrow(self, lane: _Lane, apikey: str | None) -> None:
+        """A success: the spacing shrinks slowly (5 % a call) back towards, never below, the floor."""
+        base = self._base_interval(apikey)
+        if lane.interval > base:
+            narrowed = lane.interval * _NARROW_FACTOR
+            lane.interval = base if narrowed - base < 0.01 else narrowed
+
     def _forget_later(self, apikey: str | None, lane: _Lane) -> None:
-        """Drop an idle lane once its spacing no longer matters, keeping the per-key state bounded."""
-        remaining = lane.last_start + self._min_interval - time.monotonic()
+        """Drop an idle lane once its spacing no longer matters, keeping the per-key state bounded. A
+        widened lane is kept ``_PENALTY_MEMORY`` seconds longer, so a rejected key does not start fast."""
+        remaining = max(lane.last_start + lane.interval, lane.not_before) - time.monotonic()
+        if lane.interval > self._base_interval(apikey):
+            remaining += _PENALTY_MEMORY
         if remaining <= 0:
             self._forget(apikey, lane)
         else:
@@ -459,9 +612,42 @@ def _status_of(body: Mapping[str, Any]) -> int | None:
     return None
 
 
+_REFUSAL_FIELDS: Final = ("msg", "message", "error_msg", "error")
+
+
+def _refusal_text(body: Mapping[str, Any]) -> str:
+    """The refusal text: ``msg`` as the page documents, else ``message``, ``error_msg`` or ``error``
+    (other SMSPVA APIs and clients use these); an object in ``error`` gives its message or type."""
+    for name in _REFUSAL_FIELDS:
+        raw = body.get(name)
+        if isinstance(raw, dict):
+            raw = next((raw[key] for key in ("message", "msg", "type") if raw.get(key)), None)
+        if raw is None or isinstance(raw, bool | list | dict):
+            continue
+        text = raw if isinstance(raw, str) else str(raw)
+        if text.strip():
+            return text
+    return ""
+
+
+def _has_data(body: Mapping[str, Any]) -> bool:
+    data = body.get("data")
+    return data is not None and data is not False and data != [] and data != {} and data != ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds of a Retry-After header in its delay form (an HTTP date is ignored: assumption)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
 def _refusal(method: str, body: Mapping[str, Any]) -> SmspvaError:
-    raw = body.get("msg")
-    msg = "" if raw is None else raw if isinstance(raw, str) else str(raw)
+    msg = _refusal_text(body)
     restore_code = match_restore_code(msg) if method in _RESTORE_METHODS else None
     return SmspvaError(method, msg, restore_code=restore_code)
 
@@ -585,6 +771,23 @@ def _order_id_of(method: str, body: Mapping[str, Any], requested: int) -> int:
                 return int(number)
     _log.debug("smspva no id in answer method=%s using=requested", method)
     return requested
+
+
+def _parse_added(method: str, body: Mapping[str, Any], requested: int) -> AddedService:
+    """``data {id, pnumber, service, until}`` (or a one-element list of it, or nothing). A success is a
+    success: an unreadable ``data`` falls back to the requested order rather than an unclear outcome."""
+    data = body.get("data")
+    if isinstance(data, list):
+        data = data[0] if data else None
+    fields = dict(data) if isinstance(data, dict) else {}
+    fields["requested_id"] = requested
+    if _get_ci(fields, "id") is None:
+        fields["id"] = requested
+    try:
+        return AddedService.model_validate(fields)
+    except ValidationError:
+        _log.warning("smspva field ignored method=%s field=data reason=invalid", method)
+        return AddedService(id=requested, requested_id=requested)
 
 
 _FALSE_DATA: Final = frozenset({"0", "false", ""})

@@ -9,18 +9,23 @@ Two families, deliberately unrelated so that callers must decide about each:
   be reconciled before trying again: money may have moved.
 
 Assumption (the rent page is silent): the wording of ``msg`` is not documented except for the restore
-codes, so :class:`ErrorKind` is derived from case-insensitive keyword rules, see :func:`classify_msg`.
+codes, so :class:`ErrorKind` is derived from one table of recognised wordings, :data:`WORDINGS`, each with
+where it comes from; see :func:`classify_msg`.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "WORDINGS",
     "ErrorKind",
     "RestoreErrorCode",
     "SmspvaError",
     "SmspvaUnavailable",
+    "Wording",
     "classify_msg",
     "match_restore_code",
 ]
@@ -35,6 +40,7 @@ class ErrorKind(StrEnum):
     NOT_FOUND = "not_found"  # order or service not found
     PROLONG_NOT_YET = "prolong_not_yet"  # prolongation only possible near the end of the rent
     PERIOD_TOO_LONG = "period_too_long"  # the requested period exceeds the maximum
+    RATE_LIMITED = "rate_limited"  # too many requests: nothing was done, try again after a pause
     OTHER = "other"
 
 
@@ -58,12 +64,73 @@ _RESTORE_CODES_BY_LENGTH: tuple[RestoreErrorCode, ...] = tuple(
     sorted(RestoreErrorCode, key=lambda code: len(code.value), reverse=True)
 )
 
-# Keyword rules, checked in this order; the first match wins. All comparisons are on msg.casefold().
-_API_KEY_WORDS = ("api key", "apikey", "api-key", "api_key")
-_API_KEY_PROBLEMS = ("not found", "wrong", "invalid", "incorrect")
-_NO_BALANCE_WORDS = ("balance", "not enough money", "insufficient funds")  # "balance" covers NOBALANCE
-_NO_NUMBERS_WORDS = ("no free", "no numbers", "no available", "not available numbers")
-_PERIOD_TOO_LONG_WORDS = ("90 days", "maximum")
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """One recognised ``status`` 0 wording: a regular expression (searched in the case-folded text),
+    the :class:`ErrorKind` it means and where the wording comes from."""
+
+    pattern: str
+    kind: ErrorKind
+    source: str
+
+
+# THE table of recognised refusal wordings, checked in this order (the first match wins).
+#
+# What the public material shows: the rent page documents only the restore codes (matched separately by
+# :func:`match_restore_code`; "Balance is not enough" is one of them). SMSPVA's own SDK (``smspva-sdk``)
+# and docs.smspva.com type every refusal as ``{"status": 0, "msg": str}`` without listing texts; the other
+# wordings below are assumptions (the wording of SMSPVA's older activation API, common HTTP phrases).
+# Rules that follow from that:
+# * rate limiting is checked first: "too many requests for this API key" is a pause, never a bad key;
+# * AUTH (the only kind that pauses a user's polling) needs a clear authentication signal -- an API-key
+#   word next to a failure word, or "unauthorized" -- never a keyword somewhere in a long text;
+# * anything unmatched is OTHER: shown verbatim inside a translated sentence, never taken for a bad key.
+_API_KEY = r"api[ _-]?key"
+WORDINGS: tuple[Wording, ...] = (
+    Wording(
+        r"too many (?:requests|queries|calls)|rate[ _-]?limit|request(?:s)? limit|too (?:often|frequent)"
+        r"|slow down|flood",
+        ErrorKind.RATE_LIMITED,
+        "docs.smspva.com asks for 4-5 s between queries and says faster clients are rejected (wording "
+        "assumed; HTTP 429 is handled by the client as the same signal)",
+    ),
+    Wording(
+        rf"{_API_KEY}\W*(?:is\W+)?(?:not found|not valid|invalid|wrong|incorrect|unknown|disabled|blocked)"
+        rf"|(?:wrong|invalid|incorrect|unknown|bad)\W+{_API_KEY}|\bunauthori[sz]ed\b",
+        ErrorKind.AUTH,
+        'assumption: "API KEY NOT FOUND!" is what SMSPVA\'s older activation API answers for an unknown key',
+    ),
+    Wording(
+        r"^nobalance|balance is not enough|not enough (?:money|balance|funds)|insufficient (?:funds|balance)"
+        r"|low balance",
+        ErrorKind.NO_BALANCE,
+        'rent page: restore codes NOBALANCE and "Balance is not enough"; the rest assumed',
+    ),
+    Wording(
+        r"no free|no numbers|no available|not available numbers|numbers? (?:are|is) not available",
+        ErrorKind.NO_NUMBERS,
+        "assumption (the page only says a service may have none left)",
+    ),
+    Wording(
+        r"prolong.*(?:7 days|less than)",
+        ErrorKind.PROLONG_NOT_YET,
+        "assumption from the page's FAQ rule: prolongation only with less than 7 days left",
+    ),
+    Wording(
+        r"90 days|maximum",
+        ErrorKind.PERIOD_TOO_LONG,
+        "assumption from the page's FAQ rule: at most 90 days of rent",
+    ),
+    Wording(
+        r"not found",
+        ErrorKind.NOT_FOUND,
+        'rent page: restore code "Service not found"; "Order/Country not found" assumed',
+    ),
+)
+_COMPILED: tuple[tuple[re.Pattern[str], ErrorKind], ...] = tuple(
+    (re.compile(wording.pattern), wording.kind) for wording in WORDINGS
+)
 
 
 def match_restore_code(msg: str) -> RestoreErrorCode | None:
@@ -79,22 +146,11 @@ def match_restore_code(msg: str) -> RestoreErrorCode | None:
 
 
 def classify_msg(msg: str) -> ErrorKind:
-    """Map an upstream error ``msg`` to an :class:`ErrorKind` (keyword rules, see module docstring)."""
-    text = msg.casefold()
-    if "unauthori" in text or (
-        any(word in text for word in _API_KEY_WORDS) and any(word in text for word in _API_KEY_PROBLEMS)
-    ):
-        return ErrorKind.AUTH
-    if any(word in text for word in _NO_BALANCE_WORDS):
-        return ErrorKind.NO_BALANCE
-    if any(word in text for word in _NO_NUMBERS_WORDS):
-        return ErrorKind.NO_NUMBERS
-    if "prolong" in text and ("7 days" in text or "less than" in text):
-        return ErrorKind.PROLONG_NOT_YET
-    if any(word in text for word in _PERIOD_TOO_LONG_WORDS):
-        return ErrorKind.PERIOD_TOO_LONG
-    if "not found" in text:
-        return ErrorKind.NOT_FOUND
+    """Map an upstream refusal text to an :class:`ErrorKind` with the :data:`WORDINGS` table."""
+    text = " ".join(msg.casefold().split())
+    for pattern, kind in _COMPILED:
+        if pattern.search(text):
+            return kind
     return ErrorKind.OTHER
 
 

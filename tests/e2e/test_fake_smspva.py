@@ -28,6 +28,7 @@ Api = Callable[..., Awaitable[Any]]
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSmspva]:
     fake = FakeSmspva(activation_delay=5, online_duration=60)
+    fake.variants = Variants.page()  # these self-tests check the page's samples; test_default_shapes the rest
     fake.add_account(KEY, 100)
     fake.add_account(OTHER, 100)
     fake.add_account(POOR, Decimal("1"))
@@ -156,7 +157,8 @@ async def test_getcountries(api: Api) -> None:
         "rent_avail_prolong": True,
     }
     assert countries["EN"]["name"] == "Англия"
-    assert {"KZ", "UA", "GB", "US", "DE", "FR", "NL", "PL", "EE", "ID", "PH"} <= set(countries)
+    assert {"KZ", "UA", "UK", "EN", "US", "DE", "FR", "NL", "PL", "EE", "ID", "PH"} <= set(countries)
+    assert "GB" not in countries  # the live list's non-ISO code for the United Kingdom
 
 
 async def test_getdata_matches_the_documented_example(api: Api) -> None:
@@ -675,9 +677,47 @@ async def test_latency(fake: FakeSmspva, api: Api) -> None:
 # ----------------------------------------------------------------------------- variants
 
 
-def test_variants_all_on() -> None:
-    assert Variants() == Variants(False, False, False, False, False, False)
+def test_variants_defaults_page_and_all_on() -> None:
+    shapes = ("getdata_object", "sms_object", "create_list", "activate_list", "add_service_data")
+    default, page = Variants(), Variants.page()
+    assert all(getattr(default, name) for name in shapes)
+    assert not any(getattr(page, name) for name in shapes)
+    oddities = [f for f in vars(default) if f not in shapes]
+    assert not any(getattr(default, name) for name in oddities)
+    assert not any(getattr(page, name) for name in oddities)
     assert all(vars(Variants.all_on()).values())
+    assert Variants.named("sdk") == default
+    assert Variants.named("page") == page
+    with pytest.raises(ValueError, match="unknown shape"):
+        Variants.named("nope")
+
+
+async def test_default_shapes_are_the_sdks(fake: FakeSmspva, api: Api) -> None:
+    fake.variants = Variants()
+    getdata = (await api("getdata", country="RU", dtype="week", dcount=1))["data"]
+    assert set(getdata) == {"services", "totalAmount"}
+    created = (await api("create", country="RU", service="opt16"))["data"]
+    assert isinstance(created, list)
+    order_id = created[0]["id"]
+    fake.inject_sms(order_id, "own", date=100)
+    fake.inject_sms(order_id, "other", date=200, other=True)
+    sms = (await api("sms", id=order_id))["data"]
+    assert set(sms) == {"SmsList", "OtherSms"}
+    assert (await api("activate", id=order_id))["data"] == [{"id": order_id}]
+    order = fake.orders[order_id]
+    added = await api("add_service_to_order", id=order_id, service="opt1", pnumber=order.number, rent_days=7)
+    assert added["data"] == {"id": order_id, "pnumber": order.number, "service": "opt1", "until": order.until}
+
+
+async def test_add_service_as_a_new_order(fake: FakeSmspva, api: Api) -> None:
+    fake.variants.add_service_data = True
+    fake.variants.add_service_new_order = True
+    order = fake.add_order(KEY, days_left=20)
+    added = (await api("add_service_to_order", id=order.id, service="opt1", pnumber=order.number))["data"]
+    assert added["id"] != order.id
+    new = fake.orders[added["id"]]
+    assert (new.number, new.services, order.services) == (order.number, ["opt1"], ["opt16"])
+    assert added["until"] == new.until == fake.now() + 7 * DAY
 
 
 async def test_variant_status_as_str(fake: FakeSmspva, api: Api) -> None:
@@ -794,3 +834,118 @@ async def test_runs_standalone() -> None:
     finally:
         proc.terminate()
         await proc.wait()
+
+
+@pytest.mark.parametrize("mode", ["status0", "429"])
+async def test_rate_limit_mode_rejects_fast_calls_per_key_and_applies_nothing(
+    fake: FakeSmspva, http: httpx.AsyncClient, mode: str
+) -> None:
+    fake.set_rate_limit(0.4, mode=mode)
+    query = {"method": "create", "apikey": KEY, "country": "RU", "service": "opt16"}
+    first = await http.get(fake.url, params=query)
+    assert first.json()["status"] == 1
+    balance = fake.balance(KEY)
+    second = await http.get(fake.url, params=query)  # too soon for this key
+    assert second.status_code == (429 if mode == "429" else 200)
+    assert second.json() == {"status": 0, "msg": fake.rate_limit.msg if fake.rate_limit else ""}
+    assert "too many requests" in second.json()["msg"].lower()
+    if mode == "429":
+        assert float(second.headers["Retry-After"]) <= 0.4
+    assert fake.balance(KEY) == balance  # not applied
+    assert len(fake.orders) == 1
+    other = await http.get(fake.url, params={"method": "orders", "apikey": OTHER})  # another key: fine
+    assert other.json()["status"] == 1
+    await asyncio.sleep(0.45)
+    third = await http.get(fake.url, params={"method": "orders", "apikey": KEY})
+    assert third.json()["status"] == 1
+    assert [call.rate_limited for call in fake.calls] == [False, True, False, False]
+    fake.set_rate_limit(None)
+    for _ in range(3):
+        assert (await http.get(fake.url, params={"method": "orders", "apikey": KEY})).json()["status"] == 1
+
+
+async def test_status0_with_data_mode(fake: FakeSmspva, api: Api) -> None:
+    fake.status0_with_data = {"getcountries", "prolong"}
+    countries = await api("getcountries", apikey=None)
+    assert countries["status"] == 0
+    assert any(c["code"] == "RU" for c in countries["data"])
+    order = fake.add_order(KEY, days_left=3)
+    until = order.until
+    prolonged = await api("prolong", id=order.id, dtype="week", dcount=1)
+    assert prolonged["status"] == 0
+    assert prolonged["data"]["id"] == order.id
+    assert fake.orders[order.id].until == until + 7 * DAY  # it took effect all the same
+    refused = await api("prolong", id=999)
+    assert refused == {"status": 0, "msg": "Order not found"}  # a real refusal keeps its msg, no data
+
+
+async def test_getdata_with_a_key_gives_that_accounts_prices(fake: FakeSmspva, api: Api) -> None:
+    fake.add_account("key-vip", 100, price_factor=Decimal("0.5"))
+    listed = (await api("getdata", apikey=None, country="RU", dtype="week", dcount=1))["data"]
+    mine = (await api("getdata", apikey="key-vip", country="RU", dtype="week", dcount=1))["data"]
+    assert listed[0]["price_day"] == 6
+    assert mine[0]["price_day"] == 3
+    assert (await api("getdata", apikey="key-unknown", country="RU")) == fail("API KEY NOT FOUND!")
+    created = await api("create", apikey="key-vip", country="RU", service="opt46", dtype="week", dcount=1)
+    assert created["status"] == 1
+    assert fake.balance("key-vip") == Decimal("79")  # 3 * 7 days: what getdata with the key said
+
+
+async def test_everything_by_hand_over_http(fake: FakeSmspva, http: httpx.AsyncClient) -> None:
+    """Accounts, balances, orders, shapes, the rate limit, history and restore errors: all over HTTP, every
+    answer JSON (errors included), history rows consistent."""
+    admin = fake.url.removesuffix("/api/rent.php") + "/_admin"
+
+    async def call(action: str, expect: int = 200, **params: object) -> dict[str, Any]:
+        response = await http.get(f"{admin}/{action}", params={k: str(v) for k, v in params.items()})
+        assert response.status_code == expect
+        assert response.headers["content-type"].startswith("application/json")
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def rent(method: str, **params: object) -> httpx.Response:
+        return await http.get(fake.url, params={"method": method, **{k: str(v) for k, v in params.items()}})
+
+    assert (await call("add_account", apikey="hand", balance=20))["balance"] == 20
+    assert (await call("set_balance", apikey="hand", balance="7.5"))["ok"] is True
+    assert fake.balance("hand") == Decimal("7.5")
+    order_id = (await call("add_order", apikey="hand", country="UK", state=1, days_left=3))["id"]
+    await call("inject_sms", id=order_id, text="Code 4242", other=1)
+    await call("shape", name="page")
+    assert isinstance((await rent("getdata", country="RU")).json()["data"], list)
+    await call("shape", name="sdk")
+    assert set((await rent("getdata", country="RU")).json()["data"]) == {"services", "totalAmount"}
+    await call("variant", name="odd_fields", on=1)
+    assert (await rent("orders", apikey="hand")).json()["data"][0]["hasnewsms"] == "Y"
+    await call("variant", name="odd_fields", on=0)
+    await call("rate_limit", interval=60, mode="429")
+    assert (await rent("orders", apikey="hand")).status_code == 429  # its last call was just now
+    assert (await rent("orders", apikey="hand")).json() == {
+        "status": 0,
+        "msg": fake.rate_limit.msg if fake.rate_limit else "",
+    }
+    await call("rate_limit", interval=0)
+    ids = (await call("add_history", apikey="hand", count=3, outdays=4))["ids"]
+    await call("expire", id=order_id)
+    await call("restore_error", id=ids[0], code="NOAVAILDAYS")
+    assert (await rent("restore_user_precalc", apikey="hand", id=ids[0])).json()["msg"] == "NOAVAILDAYS"
+    await call("restore_error", id=ids[0])
+    assert (await rent("restore_user_precalc", apikey="hand", id=ids[0])).json()["status"] == 1
+    await call("status0_data", methods="getcountries")
+    assert (await rent("getcountries")).json()["status"] == 0
+    history = (await rent("get_rent_history", apikey="hand", take=10)).json()["data"]
+    assert len(history) == 4
+    assert all(row["end"] >= row["begin"] and row["closed"] >= row["begin"] for row in history)
+    state = await call("state")
+    assert state["status0_with_data"] == ["getcountries"]
+    # Errors are JSON too.
+    assert (await call("add_account", expect=400))["ok"] is False
+    assert (await call("variant", expect=400, name="nope"))["ok"] is False
+    assert "actions" in await call("nope", expect=404)
+    assert (await http.post(f"{admin}/state")).json()["ok"] is False
+    missing = await http.get(fake.url.removesuffix("/api/rent.php") + "/nowhere")
+    assert missing.status_code == 404
+    assert missing.json()["status"] == 0
+    wrong_verb = await http.post(fake.url)
+    assert wrong_verb.status_code == 405
+    assert wrong_verb.json()["status"] == 0

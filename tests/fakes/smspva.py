@@ -38,6 +38,7 @@ __all__ = [
     "FakeSmspva",
     "HistoryItem",
     "Order",
+    "RateLimit",
     "Service",
     "Sms",
     "Variants",
@@ -69,13 +70,14 @@ MSG_ALREADY_ACTIVE = "Number is already active"
 MSG_ACTIVATING = "Number is activating"
 MSG_NOT_IN_SYSTEM = "Phone number not in the system"  # state -1; assumption, wording not documented
 
-# (code, name, digital code, price factor against RU) -- names as the Russian-language site gives them;
-# "EN" is the non-ISO code seen in the page's get_rent_history example.
+# (code, name, digital code, price factor against RU) -- names as the Russian-language site gives them.
+# The live list uses codes that are not ISO 3166: "UK" for the United Kingdom (ISO: GB) and "EN", the code
+# seen in the page's get_rent_history example.
 _COUNTRIES: tuple[tuple[str, str, str, str], ...] = (
     ("RU", "Россия", "+7", "1"),
     ("KZ", "Казахстан", "+7", "0.9"),
     ("UA", "Украина", "+380", "0.9"),
-    ("GB", "Великобритания", "+44", "1.5"),
+    ("UK", "Великобритания", "+44", "1.5"),
     ("EN", "Англия", "+44", "1.5"),
     ("US", "США", "+1", "1.4"),
     ("DE", "Германия", "+49", "1.3"),
@@ -124,6 +126,7 @@ class Call:
     params: dict[str, str]
     at: float
     http_method: str = "GET"
+    rate_limited: bool = False  # rejected by the rate-limit mode: nothing was done
 
 
 @dataclass
@@ -156,6 +159,9 @@ class Account:
     order_ids: list[int] = field(default_factory=list)  # live orders
     history_ids: list[int] = field(default_factory=list)  # archived orders
     spent: Decimal = Decimal(0)
+    # Account-specific prices (docs.smspva.com marks apikey as required on getdata: prices may depend on
+    # the account). Assumption: one factor on every price this account sees and pays; 1 = list prices.
+    price_factor: Decimal = Decimal(1)
 
 
 @dataclass
@@ -200,18 +206,70 @@ class HistoryItem:
 
 @dataclass
 class Variants:
-    """Response shapes the live API is seen to use besides the documented ones; all off by default."""
+    """Response shapes. The defaults are the shapes SMSPVA's SDK (``smspva-sdk``), docs.smspva.com and the
+    independent clients read: ``getdata`` as an object, ``sms`` as SmsList/OtherSms, ``create`` and
+    ``activate`` data as lists, ``add_service_to_order`` data as ``{id, pnumber, service, until}``.
+    :meth:`page` gives the rent page's flat samples instead; the other knobs are oddities, off by default.
+    """
 
+    # --- shapes: on = SDK/docs/clients (default), off = the rent page's samples (see page())
+    getdata_object: bool = True  # {"services": [...], "totalAmount": ...}, richer items; off: a flat list
+    sms_object: bool = True  # {"SmsList": [...], "OtherSms": [...]}; off: a flat list, OtherSms invisible
+    create_list: bool = True  # create data is a one-element list; off: an object
+    activate_list: bool = True  # activate data is [{"id": ...}]; off: {"id": ...}
+    add_service_data: bool = True  # add_service_to_order data {id, pnumber, service, until}; off: no data
+    # --- oddities
     status_as_str: bool = False  # "status": "1" / "0"
-    getdata_object: bool = False  # {"services": [...], "totalAmount": ...}, richer items
-    sms_object: bool = False  # {"SmsList": [...], "OtherSms": [...]}
-    create_list: bool = False  # create data is a one-element list
     until_str: bool = False  # every timestamp (until, canprolonguntil, lastonline, date, ...) as a string
     restore_object: bool = False  # restore_user data is {"id": ..., "until": ...} instead of true
+    # Odd fields (issue "Speak the real SMSPVA" item 5): every one must leave the item readable.
+    odd_fields: bool = False  # orders: ids/states as strings, flags "Y"/"N", pnumber "+<code><number>"
+    #   without ccode, lastonline as a date string, canprolongmax ""; countries: flags "Y"/"N", strings
+    sms_odd: bool = False  # SMS items: date as a "YYYY-MM-DD HH:MM:SS" (UTC) string, no sender
+    sms_no_date: bool = False  # SMS items without date
+
+    # add_service_to_order rents the service as a new order (new id, same number) and answers that id
+    add_service_new_order: bool = False
 
     @classmethod
     def all_on(cls) -> Variants:
         return cls(**{f.name: True for f in fields(cls)})
+
+    @classmethod
+    def page(cls) -> Variants:
+        """The rent page's flat sample shapes (and nothing odd)."""
+        return cls(
+            getdata_object=False,
+            sms_object=False,
+            create_list=False,
+            activate_list=False,
+            add_service_data=False,
+        )
+
+    @classmethod
+    def named(cls, name: str) -> Variants:
+        """ "sdk" (the default shapes) or "page" (the rent page's flat ones)."""
+        if name == "sdk":
+            return cls()
+        if name == "page":
+            return cls.page()
+        raise ValueError(f"unknown shape {name!r}, expected 'sdk' or 'page'")
+
+
+RATE_LIMIT_MODES = frozenset({"status0", "429"})
+MSG_TOO_MANY = "Too many requests. Please wait a few seconds between queries"  # assumed wording
+
+
+@dataclass
+class RateLimit:
+    """SMSPVA's docs ask for 4-5 s between queries and say faster clients are rejected. A call made with
+    one key (keyless calls share one bucket) less than ``interval`` seconds after that key's last
+    *accepted* call is rejected and not applied: ``status0`` answers ``{"status": 0, "msg": msg}``,
+    ``429`` answers HTTP 429 with the same JSON body and ``Retry-After``."""
+
+    interval: float
+    mode: str = "status0"
+    msg: str = MSG_TOO_MANY
 
 
 @dataclass
@@ -247,6 +305,14 @@ def _json_default(value: object) -> int | float:
         cents = value.quantize(CENT)
         return int(cents) if cents == cents.to_integral_value() else float(cents)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _account_price(account: Account | None, price_day: Decimal, days: int) -> Decimal:
+    """Price per day for ``days`` as ``account`` sees it (keyless: list prices)."""
+    discounted = _discounted(price_day, days)
+    if account is None or account.price_factor == 1:
+        return discounted
+    return (discounted * account.price_factor).quantize(CENT)
 
 
 def _int_param(params: dict[str, str], name: str, default: int | None = None, *, minimum: int = 0) -> int:
@@ -308,6 +374,11 @@ class FakeSmspva:
         self.timeout_sleep = 30.0
         self.clock_offset = 0.0
         self.variants = Variants()
+        self.rate_limit: RateLimit | None = None
+        # Methods that answer {"status": 0, "data": ...} although they worked, as docs.smspva.com shows for
+        # getcountries, getdata, sms, prolong and restore_user_precalc (the call still takes effect).
+        self.status0_with_data: set[str] = set()
+        self._last_accepted: dict[str, float] = {}
         self.url = ""
         self.calls: list[Call] = []
         self.accounts: dict[str, Account] = {}
@@ -343,7 +414,8 @@ class FakeSmspva:
         self._stopping = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/api/rent.php", self._handle_api)
-        app.router.add_get("/_admin/{action}", self._handle_admin)
+        app.router.add_route("*", "/_admin/{action}", self._handle_admin)
+        app.router.add_route("*", "/{tail:.*}", self._handle_unknown_path)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
@@ -383,8 +455,10 @@ class FakeSmspva:
 
     # ----------------------------------------------------------------- setup helpers
 
-    def add_account(self, apikey: str, balance: Decimal | float = 100) -> Account:
-        account = Account(apikey, _dec(balance))
+    def add_account(
+        self, apikey: str, balance: Decimal | float = 100, *, price_factor: Decimal | float = 1
+    ) -> Account:
+        account = Account(apikey, _dec(balance), price_factor=_dec(price_factor))
         self.accounts[apikey] = account
         return account
 
@@ -455,6 +529,8 @@ class FakeSmspva:
         order = self.orders[order_id]
         end = self.now() - int(days_ago * DAY)
         order.until = end
+        order.begin = min(order.begin, end - PROLONG_WINDOW_DAYS * DAY)  # history rows keep end >= begin
+        order.lastonline = min(order.lastonline, end)
         self._archive(order, end=end, closed=end)
 
     def add_history(
@@ -507,6 +583,33 @@ class FakeSmspva:
     def clear_faults(self) -> None:
         self._faults.clear()
 
+    def set_rate_limit(
+        self, interval: float | None, *, mode: str = "status0", msg: str = MSG_TOO_MANY
+    ) -> None:
+        """Reject calls made with one key less than ``interval`` seconds after its last accepted one (None:
+        off). The last call of every key counts, also the ones made before the limit was switched on."""
+        if mode not in RATE_LIMIT_MODES:
+            raise ValueError(f"unknown rate-limit mode {mode!r}, expected one of {sorted(RATE_LIMIT_MODES)}")
+        self.rate_limit = None if interval is None else RateLimit(interval, mode, msg)
+
+    def rate_limited_calls(self) -> list[Call]:
+        return [call for call in self.calls if call.rate_limited]
+
+    def _rate_limited(self, call: Call) -> web.Response | None:
+        limit = self.rate_limit
+        bucket = call.params.get("apikey", "")
+        now = time.monotonic()
+        last = self._last_accepted.get(bucket)
+        if limit is not None and last is not None and now - last < limit.interval:
+            call.rate_limited = True
+            body = {"status": 0, "msg": limit.msg}
+            if limit.mode == "429":
+                wait = f"{max(0.0, limit.interval - (now - last)):.2f}"
+                return web.json_response(body, status=429, headers={"Retry-After": wait})
+            return self._respond(body)
+        self._last_accepted[bucket] = now
+        return None
+
     @staticmethod
     def _check_kind(kind: str) -> None:
         if kind not in FAULT_KINDS:
@@ -530,10 +633,16 @@ class FakeSmspva:
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         params = dict(request.query)
         method = params.get("method", "")
-        self.calls.append(Call(method, params, self._now_f(), request.method))
+        call = Call(method, params, self._now_f(), request.method)
+        self.calls.append(call)
         if request.method != "GET":
-            return web.Response(status=405, text="Only GET requests are accepted", headers={"Allow": "GET"})
+            return web.json_response(
+                {"status": 0, "msg": "Only GET requests are accepted"}, status=405, headers={"Allow": "GET"}
+            )
         await self._pause(self.latency)
+        rejection = self._rate_limited(call)
+        if rejection is not None:
+            return rejection
         fault = self._take_fault(method)
         if fault is not None:
             if fault.kind == "500":
@@ -560,7 +669,10 @@ class FakeSmspva:
                 if request.transport is not None:
                     request.transport.close()
                 return web.Response()
-        return self._respond(self._answer(method, params))
+        answer = self._answer(method, params)
+        if method in self.status0_with_data and answer.get("status") == 1 and answer.get("data") is not None:
+            answer = {**answer, "status": 0}
+        return self._respond(answer)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when the server is stopping."""
@@ -579,7 +691,10 @@ class FakeSmspva:
             if method == "getcountries":
                 return self._ok(self._getcountries())
             if method == "getdata":
-                return self._ok(self._getdata(params))
+                # Keyless getdata answers list prices; with a key, that account's (an unknown key is refused).
+                if params.get("apikey") and params["apikey"] not in self.accounts:
+                    raise _ApiError(MSG_BAD_KEY)
+                return self._ok(self._getdata(params, self.accounts.get(params.get("apikey", ""))))
             handler = self._keyed.get(method)
             if handler is None:
                 raise _ApiError(MSG_UNKNOWN_METHOD)
@@ -601,19 +716,24 @@ class FakeSmspva:
     # ----------------------------------------------------------------- methods
 
     def _getcountries(self) -> list[dict[str, Any]]:
+        if self.variants.odd_fields:  # as smspva-sdk types them: every field a string
+            return [
+                {"name": c.name, "code": c.code, "rent_switch_type": "1", "rent_avail_prolong": "Y"}
+                for c in self.countries.values()
+            ]
         return [
             {"name": c.name, "code": c.code, "rent_switch_type": 1, "rent_avail_prolong": True}
             for c in self.countries.values()
         ]
 
-    def _getdata(self, params: dict[str, str]) -> Any:
+    def _getdata(self, params: dict[str, str], account: Account | None = None) -> Any:
         country = self._country(params.get("country", ""))
         days = _period_days(params)
         step = 30 if params.get("dtype") == "month" else 7
         items: list[dict[str, Any]] = []
         total = Decimal(0)
         for svc in country.services.values():
-            price = _discounted(svc.price_day, days)
+            price = _account_price(account, svc.price_day, days)
             item: dict[str, Any] = {
                 "name": svc.name,
                 "service": svc.code,
@@ -642,7 +762,7 @@ class FakeSmspva:
         days = _period_days(params)
         if svc.count <= 0:
             raise _ApiError(MSG_NO_NUMBERS)
-        self._debit(account, _discounted(svc.price_day, days) * days, MSG_NO_BALANCE)
+        self._debit(account, _account_price(account, svc.price_day, days) * days, MSG_NO_BALANCE)
         svc.count -= 1
         now = self.now()
         order = self._build_order(account.apikey, country.code, svc.code, begin=now, until=now + days * DAY)
@@ -680,6 +800,18 @@ class FakeSmspva:
                     "lastonline": self._ts(order.lastonline),
                 }
             )
+            if self.variants.odd_fields:
+                item = data[-1]
+                item.update(
+                    id=str(order.id),
+                    state=str(order.state),
+                    pnumber=f"+{order.number}",
+                    hasnewsms="Y" if order.hasnewsms else "N",
+                    canprolong="Y" if self._can_prolong(order) else "N",
+                    canprolongmax="",
+                    lastonline=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(order.lastonline)),
+                )
+                del item["ccode"]
         return self._ok(data)
 
     def _activate(self, params: dict[str, str], account: Account) -> dict[str, Any]:
@@ -692,7 +824,7 @@ class FakeSmspva:
             raise _ApiError(MSG_NOT_IN_SYSTEM)
         order.state = 2
         order.activated_at = self._now_f()
-        return self._ok({"id": order.id})
+        return self._ok([{"id": order.id}] if self.variants.activate_list else {"id": order.id})
 
     def _sms(self, params: dict[str, str], account: Account) -> dict[str, Any]:
         order = self._own_order(params, account)
@@ -704,7 +836,16 @@ class FakeSmspva:
 
     def _sms_list(self, messages: list[Sms]) -> list[dict[str, Any]]:
         newest_first = sorted(messages, key=lambda sms: sms.date, reverse=True)
-        return [{"text": s.text, "sender": s.sender, "date": self._ts(s.date)} for s in newest_first]
+        items: list[dict[str, Any]] = []
+        for sms in newest_first:
+            item: dict[str, Any] = {"text": sms.text, "sender": sms.sender, "date": self._ts(sms.date)}
+            if self.variants.sms_odd:
+                item["date"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sms.date))
+                del item["sender"]
+            if self.variants.sms_no_date:
+                del item["date"]
+            items.append(item)
+        return items
 
     def _add_service(self, params: dict[str, str], account: Account) -> dict[str, Any]:
         order = self._own_order(params, account)
@@ -718,11 +859,29 @@ class FakeSmspva:
             raise _ApiError(MSG_SERVICE_NOT_FOUND)
         if svc.code in order.services:
             raise _ApiError(MSG_SERVICE_ADDED)
-        self._debit(account, _discounted(svc.price_day, rent_days) * rent_days, MSG_NO_BALANCE)
-        order.services.append(svc.code)
-        if order.price_day is not None:
-            order.price_day += svc.price_day
-        return {"status": 1}
+        self._debit(account, _account_price(account, svc.price_day, rent_days) * rent_days, MSG_NO_BALANCE)
+        target = order
+        if self.variants.add_service_new_order:
+            # Assumption: a separate order for the new service on the same number, for rent_days.
+            now = self.now()
+            target = self._build_order(
+                account.apikey,
+                order.country,
+                svc.code,
+                begin=now,
+                until=now + rent_days * DAY,
+                pnumber=order.pnumber,
+            )
+            self._open(target)
+        else:
+            order.services.append(svc.code)
+            if order.price_day is not None:
+                order.price_day += svc.price_day
+        if not self.variants.add_service_data:
+            return {"status": 1}
+        return self._ok(
+            {"id": target.id, "pnumber": target.number, "service": svc.code, "until": self._ts(target.until)}
+        )
 
     def _prolong(self, params: dict[str, str], account: Account) -> dict[str, Any]:
         order = self._own_order(params, account)
@@ -732,7 +891,9 @@ class FakeSmspva:
         new_until = order.until + days * DAY
         if new_until > self.now() + MAX_RENT_DAYS * DAY:
             raise _ApiError(MSG_MAX_PERIOD)
-        self._debit(account, _discounted(self._full_price_day(order), days) * days, MSG_NO_BALANCE)
+        self._debit(
+            account, _account_price(account, self._full_price_day(order), days) * days, MSG_NO_BALANCE
+        )
         order.until = new_until
         return self._ok({"id": order.id})
 
@@ -935,29 +1096,126 @@ class FakeSmspva:
     # ----------------------------------------------------------------- admin (manual use)
 
     async def _handle_admin(self, request: web.Request) -> web.Response:
+        """Manual control over HTTP (GET /_admin/ACTION?...): every answer is JSON, errors included."""
+        if request.method != "GET":
+            return web.json_response({"ok": False, "error": "only GET"}, status=405, headers={"Allow": "GET"})
         action = request.match_info["action"]
-        q = request.query
+        handler = self._admin_actions().get(action)
+        if handler is None:
+            known = sorted(self._admin_actions())
+            return web.json_response(
+                {"ok": False, "error": f"unknown action {action}", "actions": known}, status=404
+            )
         try:
-            if action == "state":
-                return web.json_response(self._admin_state(), dumps=self._dumps)
-            if action == "inject_sms":
-                other = q.get("other", "") in ("1", "true")
-                text, sender = q.get("text", "Your code: 123456"), q.get("sender", "FACEBOOK")
-                sms = self.inject_sms(int(q["id"]), text, sender, other=other)
-                return web.json_response({"ok": True, "sms": vars(sms)})
-            if action == "set_state":
-                self.set_state(int(q["id"]), int(q["state"]))
-            elif action == "expire":
-                self.expire_order(int(q["id"]), days_ago=float(q.get("days_ago", "1")))
-            elif action == "fail":
-                self.fail_next(q["kind"], method=q.get("method") or None, count=int(q.get("count", "1")))
-            elif action == "clear_faults":
-                self.clear_faults()
-            else:
-                return web.json_response({"ok": False, "error": f"unknown action {action}"}, status=404)
-        except (KeyError, ValueError) as err:
+            result = handler(request.query)
+        except (KeyError, ValueError, ArithmeticError) as err:
             return web.json_response({"ok": False, "error": repr(err)}, status=400)
-        return web.json_response({"ok": True})
+        return web.json_response({"ok": True, **result}, dumps=self._dumps)
+
+    def _admin_actions(self) -> dict[str, Callable[[Any], dict[str, Any]]]:
+        def flag(q: Any, name: str, default: str = "1") -> bool:
+            return str(q.get(name, default)).strip().casefold() in ("1", "true", "yes", "on")
+
+        def inject_sms(q: Any) -> dict[str, Any]:
+            text, sender = q.get("text", "Your code: 123456"), q.get("sender", "FACEBOOK")
+            sms = self.inject_sms(int(q["id"]), text, sender, other=flag(q, "other", "0"))
+            return {"sms": vars(sms)}
+
+        def add_account(q: Any) -> dict[str, Any]:
+            account = self.add_account(
+                q["apikey"],
+                Decimal(q.get("balance", "100")),
+                price_factor=Decimal(q.get("price_factor", "1")),
+            )
+            return {"apikey": account.apikey, "balance": account.balance}
+
+        def set_balance(q: Any) -> dict[str, Any]:
+            self.accounts[q["apikey"]].balance = Decimal(q["balance"])
+            return {"balance": self.accounts[q["apikey"]].balance}
+
+        def add_order(q: Any) -> dict[str, Any]:
+            order = self.add_order(
+                q["apikey"],
+                country=q.get("country", "RU"),
+                service=q.get("service", "opt16"),
+                state=int(q.get("state", "0")),
+                days_left=float(q.get("days_left", "7")),
+            )
+            return {"id": order.id, "number": order.number, "until": order.until}
+
+        def add_history(q: Any) -> dict[str, Any]:
+            items = self.add_history(
+                q["apikey"],
+                count=int(q.get("count", "1")),
+                restorable=flag(q, "restorable"),
+                country=q.get("country", "RU"),
+                service=q.get("service", "opt16"),
+                outdays=int(q.get("outdays", "5")),
+            )
+            return {"ids": [item.order_id for item in items]}
+
+        def restore_error(q: Any) -> dict[str, Any]:
+            order_id = int(q["id"])
+            if q.get("code"):
+                self.set_restore_error(order_id, q["code"])
+            else:
+                self._restore_errors.pop(order_id, None)
+            return {}
+
+        def shape(q: Any) -> dict[str, Any]:
+            self.variants = Variants.named(q.get("name", "sdk"))
+            return {"variants": vars(self.variants)}
+
+        def variant(q: Any) -> dict[str, Any]:
+            name = q["name"]
+            if name not in {f.name for f in fields(Variants)}:
+                raise ValueError(f"unknown variant {name!r}, expected one of {sorted(vars(Variants()))}")
+            setattr(self.variants, name, flag(q, "on"))
+            return {"variants": vars(self.variants)}
+
+        def rate_limit(q: Any) -> dict[str, Any]:
+            interval = float(q.get("interval", "0") or "0")
+            self.set_rate_limit(interval if interval > 0 else None, mode=q.get("mode", "status0"))
+            return {"rate_limit": vars(self.rate_limit) if self.rate_limit else None}
+
+        def status0_data(q: Any) -> dict[str, Any]:
+            self.status0_with_data = {m for m in q.get("methods", "").split(",") if m}
+            return {"methods": sorted(self.status0_with_data)}
+
+        def simple(action: Callable[[Any], object]) -> Callable[[Any], dict[str, Any]]:
+            def run(q: Any) -> dict[str, Any]:
+                action(q)
+                return {}
+
+            return run
+
+        return {
+            "state": lambda q: self._admin_state(),
+            "inject_sms": inject_sms,
+            "set_state": simple(lambda q: self.set_state(int(q["id"]), int(q["state"]))),
+            "expire": simple(
+                lambda q: self.expire_order(int(q["id"]), days_ago=float(q.get("days_ago", "1")))
+            ),
+            "fail": simple(
+                lambda q: self.fail_next(
+                    q["kind"], method=q.get("method") or None, count=int(q.get("count", "1"))
+                )
+            ),
+            "clear_faults": simple(lambda q: self.clear_faults()),
+            "add_account": add_account,
+            "set_balance": set_balance,
+            "add_order": add_order,
+            "add_history": add_history,
+            "restore_error": restore_error,
+            "shape": shape,
+            "variant": variant,
+            "rate_limit": rate_limit,
+            "status0_data": status0_data,
+        }
+
+    @staticmethod
+    async def _handle_unknown_path(request: web.Request) -> web.Response:
+        return web.json_response({"status": 0, "msg": "Not found"}, status=404)
 
     def _admin_state(self) -> dict[str, Any]:
         self._sweep()
@@ -976,6 +1234,9 @@ class FakeSmspva:
             ],
             "history": sorted(self.history),
             "faults": len(self._faults),
+            "variants": vars(self.variants),
+            "rate_limit": vars(self.rate_limit) if self.rate_limit else None,
+            "status0_with_data": sorted(self.status0_with_data),
         }
 
     @staticmethod
@@ -1003,12 +1264,19 @@ async def _serve(args: argparse.Namespace) -> None:
     url = await fake.start(args.host, args.port)
     admin = url.removesuffix("/api/rent.php") + "/_admin"
     print(f"Fake SMSPVA rent API: {url}  (apikey {args.apikey}, balance {args.balance})", flush=True)
-    print(f"  state:      curl '{admin}/state'", flush=True)
-    print(f"  inject SMS: curl '{admin}/inject_sms?id=ORDER_ID&text=Code+123456&sender=FACEBOOK'", flush=True)
-    print(
-        f"  also:       {admin}/set_state?id=&state=  /expire?id=&days_ago=  /fail?kind=500&count=1",
-        flush=True,
-    )
+    for line in (
+        f"  state:        curl '{admin}/state'",
+        f"  account:      curl '{admin}/add_account?apikey=KEY&balance=20'   /set_balance?apikey=KEY&balance=5",
+        f"  order:        curl '{admin}/add_order?apikey=KEY&country=RU&service=opt16&state=1&days_left=3'",
+        f"  inject SMS:   curl '{admin}/inject_sms?id=ORDER_ID&text=Code+123456&sender=FACEBOOK&other=0'",
+        f"  history:      curl '{admin}/add_history?apikey=KEY&count=3&outdays=5&restorable=1'",
+        f"  restore err:  curl '{admin}/restore_error?id=ORDER_ID&code=NOAVAILDAYS'  (no code: clear)",
+        f"  shapes:       curl '{admin}/shape?name=page'  (sdk: the default)   /variant?name=odd_fields&on=1",
+        f"  rate limit:   curl '{admin}/rate_limit?interval=4&mode=status0'  (mode 429; interval=0: off)",
+        f"  status 0+data: curl '{admin}/status0_data?methods=getcountries,prolong'",
+        f"  also:         {admin}/set_state?id=&state=  /expire?id=&days_ago=  /fail?kind=500&count=1  /clear_faults",
+    ):
+        print(line, flush=True)
     try:
         await asyncio.Event().wait()
     finally:

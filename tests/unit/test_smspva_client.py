@@ -489,7 +489,9 @@ async def test_add_service_to_order_accepts_missing_data(
     make_client: MakeClient, body: dict[str, Any]
 ) -> None:
     client, upstream = make_client(httpx.Response(200, json=body))
-    await client.add_service_to_order(KEY, order_id=3004, service="opt89", pnumber="79096037108")
+    added = await client.add_service_to_order(KEY, order_id=3004, service="opt89", pnumber="79096037108")
+    assert added.id == 3004
+    assert added.moved is False
     assert upstream.params == {
         "method": "add_service_to_order",
         "apikey": KEY,
@@ -633,7 +635,6 @@ async def test_4xx_carrying_an_api_refusal_is_smspva_error(make_client: MakeClie
     ("reply", "reason", "request_sent"),
     [
         (server_error(), "http_status", True),
-        (httpx.Response(429, json={"status": 0, "msg": "Too many requests"}), "http_status", True),
         (httpx.Response(404, text="Not Found"), "http_status", True),
         (httpx.ReadTimeout("timed out"), "timeout", True),
         (httpx.WriteTimeout("timed out"), "timeout", True),
@@ -652,7 +653,6 @@ async def test_4xx_carrying_an_api_refusal_is_smspva_error(make_client: MakeClie
     ],
     ids=[
         "500",
-        "429",
         "404",
         "read-timeout",
         "write-timeout",
@@ -806,15 +806,21 @@ async def test_different_keys_run_in_parallel(make_client: MakeClient) -> None:
     assert _overlap(b, c)
 
 
-async def test_keyless_calls_are_bounded_not_spaced(make_client: MakeClient) -> None:
-    client, upstream = make_client(ok([]), delay=0.2, min_interval=1.0)
-    started = time.monotonic()
+async def test_keyless_calls_are_bounded_and_paced(make_client: MakeClient) -> None:
+    client, upstream = make_client(ok([]), delay=0.2, min_interval=0.05)
     await asyncio.gather(*(client.get_services("RU", dcount=n) for n in range(1, 9)))
-    # 8 calls, 4 at a time, 0.2 s each: two waves, no per-call spacing.
-    assert 0.35 < time.monotonic() - started < 0.9
     spans = sorted(upstream.spans, key=lambda span: span[1])
-    most_parallel = max(sum(1 for other in spans if _overlap(span, other)) for span in spans)
-    assert most_parallel <= 4
+    in_flight = max(sum(1 for other in spans if other[1] <= span[1] < other[2]) for span in spans)
+    assert in_flight == 4
+    for earlier, later in itertools.pairwise(spans):
+        assert later[1] - earlier[1] >= 0.045  # starts spaced like a key's, even in parallel
+
+
+async def test_catalog_interval_is_its_own_setting(make_client: MakeClient) -> None:
+    client, _ = make_client(ok([]), min_interval=1.0, catalog_interval=0.0)
+    started = time.monotonic()
+    await asyncio.gather(*(client.get_countries() for _ in range(4)))
+    assert time.monotonic() - started < 0.5
 
 
 async def test_retries_queue_in_the_lane_again(make_client: MakeClient) -> None:
@@ -827,7 +833,7 @@ async def test_retries_queue_in_the_lane_again(make_client: MakeClient) -> None:
 async def test_idle_lanes_are_dropped(make_client: MakeClient) -> None:
     client, _ = make_client(ok([]), min_interval=0.05)
     await asyncio.gather(*(client.orders(f"key-{n}") for n in range(50)), client.get_countries())
-    assert len(client._lanes) <= 50
+    assert len(client._lanes) <= 51  # 50 keys + the keyless lane
     await asyncio.sleep(0.1)
     assert client._lanes == {}
     no_spacing, _ = make_client(ok([]), min_interval=0.0)
@@ -935,3 +941,385 @@ async def test_no_api_key_in_any_log_record(
     assert KEY not in caplog.text
     # our own lines never carry numbers or SMS text either
     assert not any("9096068511" in m or "123456" in m for m in ours)
+
+
+# --------------------------------------------------------------------------- rate limits (issue item 1)
+
+RATE_LIMIT_REPLIES = {
+    "status0": lambda: refused("Too many requests. Please wait 5 seconds between queries"),
+    "http429": lambda: httpx.Response(429, text="Too Many Requests"),
+    "http429-json": lambda: httpx.Response(429, json={"status": 0, "msg": "Too many requests"}),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(RATE_LIMIT_REPLIES))
+async def test_rate_limited_read_is_retried_after_a_wider_pause(
+    make_client: MakeClient, variant: str
+) -> None:
+    rejection = RATE_LIMIT_REPLIES[variant]()
+    client, upstream = make_client(
+        rejection, rejection, ok([ORDER]), read_tries=1, rate_limit_floor=0.1, rate_limit_max=1.0
+    )
+    orders = await client.orders(KEY)
+    assert [order.id for order in orders] == [ORDER["id"]]  # read_tries=1: rate limits have their own budget
+    first, second, third = sorted(upstream.spans, key=lambda span: span[1])
+    assert second[1] - first[1] >= 0.09  # widened to the floor
+    assert third[1] - second[1] >= 0.19  # and doubled
+    assert client._lanes[KEY].interval < 0.2  # a success narrows it again
+    assert client._lanes[KEY].interval >= 0.1 * 0.95**2 - 1e-9  # ...slowly
+
+
+@pytest.mark.parametrize("variant", sorted(RATE_LIMIT_REPLIES))
+async def test_rate_limit_is_never_a_bad_key_nor_a_refusal_of_a_read(
+    make_client: MakeClient, variant: str
+) -> None:
+    client, upstream = make_client(RATE_LIMIT_REPLIES[variant](), rate_limit_floor=0.0, rate_limit_tries=3)
+    with pytest.raises(SmspvaUnavailable) as caught:
+        await client.orders(KEY)
+    assert caught.value.reason == "rate_limited"
+    assert len(upstream.requests) == 3
+
+
+async def test_rate_limited_money_call_status0_is_a_clear_failure_never_retried(
+    make_client: MakeClient,
+) -> None:
+    client, upstream = make_client(refused("Too many requests"), rate_limit_floor=0.0)
+    with pytest.raises(SmspvaError) as caught:
+        await client.create(KEY, country="RU", service="opt16", dtype=PeriodType.WEEK, dcount=1)
+    assert caught.value.kind is ErrorKind.RATE_LIMITED
+    assert len(upstream.requests) == 1
+
+
+async def test_rate_limited_money_call_http429_is_unclear_never_retried(make_client: MakeClient) -> None:
+    client, upstream = make_client(httpx.Response(429, text="Too Many Requests"), rate_limit_floor=0.0)
+    with pytest.raises(SmspvaUnavailable) as caught:
+        await client.prolong(KEY, order_id=1, dtype=PeriodType.WEEK, dcount=1)
+    assert caught.value.reason == "rate_limited"
+    assert caught.value.request_sent is True  # the caller reconciles with orders
+    assert caught.value.status_code == 429
+    assert len(upstream.requests) == 1
+
+
+async def test_rate_limit_widening_is_capped_and_never_below_min_interval(make_client: MakeClient) -> None:
+    client, _ = make_client(
+        refused("too many requests"), min_interval=0.05, rate_limit_floor=0.0, rate_limit_max=0.2
+    )
+    with pytest.raises(SmspvaUnavailable):
+        await client.orders(KEY)
+    assert client._lanes[KEY].interval == pytest.approx(0.2)  # 0.05 -> 0.1 -> 0.2 -> capped
+    lane = client._lanes[KEY]
+    for _ in range(200):
+        client._narrow(lane, KEY)
+    assert lane.interval == 0.05  # back to, never below, SMSPVA_MIN_INTERVAL_SECONDS
+
+
+async def test_retry_after_is_honoured(make_client: MakeClient) -> None:
+    client, upstream = make_client(
+        httpx.Response(429, headers={"Retry-After": "0.3"}), ok([]), rate_limit_floor=0.0
+    )
+    await client.orders(KEY)
+    first, second = sorted(upstream.spans, key=lambda span: span[1])
+    assert second[1] - first[1] >= 0.29
+
+
+async def test_keyless_calls_widen_their_own_lane(make_client: MakeClient) -> None:
+    client, upstream = make_client(refused("Too many requests"), ok([]), rate_limit_floor=0.1)
+    await client.get_countries()
+    await client.orders(KEY)  # a key's lane is not slowed by the keyless one
+    assert client._lanes[None].interval >= 0.09
+    assert KEY not in client._lanes  # unwidened, and dropped at once (min_interval 0)
+    assert len(upstream.requests) == 3
+
+
+# --------------------------------------------------------------------------- refusal wording (item 3)
+
+
+@pytest.mark.parametrize(
+    ("msg", "kind"),
+    [
+        ("API KEY NOT FOUND!", ErrorKind.AUTH),
+        ("Wrong API key", ErrorKind.AUTH),
+        ("Invalid apikey", ErrorKind.AUTH),
+        ("Unauthorized", ErrorKind.AUTH),
+        ("Too many requests with this API key", ErrorKind.RATE_LIMITED),
+        ("Rate limit exceeded for api key", ErrorKind.RATE_LIMITED),
+        ("Your API key is fine but the service was not found", ErrorKind.NOT_FOUND),
+        ("Use your api key from the profile; order is wrong", ErrorKind.OTHER),
+        ("Ошибка: номер занят", ErrorKind.OTHER),
+        ("Something unexpected happened", ErrorKind.OTHER),
+    ],
+)
+async def test_only_a_clear_auth_signal_is_auth(make_client: MakeClient, msg: str, kind: ErrorKind) -> None:
+    client, _ = make_client(refused(msg), rate_limit_tries=1)
+    if kind is ErrorKind.RATE_LIMITED:
+        with pytest.raises(SmspvaUnavailable):
+            await client.orders(KEY)
+        return
+    with pytest.raises(SmspvaError) as caught:
+        await client.orders(KEY)
+    assert caught.value.kind is kind
+    assert caught.value.msg == msg  # verbatim
+
+
+def test_wordings_table_names_a_source_for_each_entry() -> None:
+    from bot.smspva import WORDINGS
+
+    assert {wording.kind for wording in WORDINGS} >= {ErrorKind.AUTH, ErrorKind.RATE_LIMITED}
+    assert all(wording.source.strip() for wording in WORDINGS)
+    auth = [index for index, w in enumerate(WORDINGS) if w.kind is ErrorKind.AUTH]
+    limited = [index for index, w in enumerate(WORDINGS) if w.kind is ErrorKind.RATE_LIMITED]
+    assert max(limited) < min(auth)  # a rate-limit text naming the key is never a bad key
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": 0, "message": "API KEY NOT FOUND!"},
+        {"status": 0, "error_msg": "API KEY NOT FOUND!"},
+        {"status": 0, "error": "API KEY NOT FOUND!"},
+        {"status": 0, "error": {"type": "x", "message": "API KEY NOT FOUND!"}},
+        {"status": 0, "msg": "", "error_msg": "API KEY NOT FOUND!"},
+    ],
+)
+async def test_refusal_text_from_message_error_msg_or_error(
+    make_client: MakeClient, body: dict[str, Any]
+) -> None:
+    client, _ = make_client(httpx.Response(200, json=body))
+    with pytest.raises(SmspvaError) as caught:
+        await client.orders(KEY)
+    assert caught.value.msg == "API KEY NOT FOUND!"
+    assert caught.value.kind is ErrorKind.AUTH
+
+
+# --------------------------------------------------------------------------- status 0 with data (item 4)
+
+COUNTRY_ITEM = {"name": "Россия", "code": "RU"}
+
+
+@pytest.mark.parametrize(
+    ("method", "data", "check"),
+    [
+        ("get_countries", [COUNTRY_ITEM], lambda result: result[0].code == "RU"),
+        (
+            "get_services",
+            {"services": [{"service": "opt46", "name": "Airbnb", "price_day": 6, "count": 359}]},
+            lambda result: result.services[0].code == "opt46",
+        ),
+        (
+            "sms",
+            {"SmsList": [{"text": "Code 1", "sender": "A", "date": 1}], "OtherSms": []},
+            lambda result: result.sms[0].text == "Code 1",
+        ),
+        (
+            "restore_precalc",
+            {"price": 3, "orderid": 7, "outdays": 1, "prolongTo": 30},
+            lambda result: result.orderid == 7,
+        ),
+    ],
+)
+async def test_status0_with_data_on_a_read_uses_the_data_and_logs_once(
+    make_client: MakeClient,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    data: Any,
+    check: Callable[[Any], bool],
+) -> None:
+    client, upstream = make_client(httpx.Response(200, json={"status": 0, "data": data}))
+    args: tuple[Any, ...] = {
+        "get_countries": (),
+        "get_services": ("RU",),
+        "sms": (KEY, 7),
+        "restore_precalc": (KEY, 7),
+    }[method]
+    with caplog.at_level(logging.WARNING, logger="bot.smspva"):
+        assert check(await getattr(client, method)(*args))
+        assert check(await getattr(client, method)(*args))
+    assert len(upstream.requests) == 2
+    assert len([r for r in caplog.records if "status 0 with data" in r.getMessage()]) == 1
+
+
+async def test_status0_with_malformed_or_empty_data_is_the_refusal(make_client: MakeClient) -> None:
+    client, _ = make_client(
+        httpx.Response(200, json={"status": 0, "msg": "Country not found", "data": {"services": 5}}),
+        httpx.Response(200, json={"status": 0, "msg": "API KEY NOT FOUND!", "data": []}),
+    )
+    with pytest.raises(SmspvaError) as first:
+        await client.get_services("XX")
+    assert first.value.kind is ErrorKind.NOT_FOUND
+    with pytest.raises(SmspvaError) as second:
+        await client.orders(KEY)  # an empty list never reads as "no orders"
+    assert second.value.kind is ErrorKind.AUTH
+
+
+@pytest.mark.parametrize(
+    ("call", "data"),
+    [
+        (lambda c: c.prolong(KEY, order_id=7, dtype=PeriodType.WEEK, dcount=1), {"id": 7}),
+        (
+            lambda c: c.create(KEY, country="RU", service="opt16", dtype=PeriodType.WEEK, dcount=1),
+            [{"id": 8}],
+        ),
+        (lambda c: c.restore(KEY, 7), {"id": 7}),
+        (lambda c: c.add_service_to_order(KEY, order_id=7, service="opt1", pnumber="7909"), {"id": 7}),
+        (lambda c: c.delete(KEY, 7), {"id": 7}),
+        (lambda c: c.activate(KEY, 7), [{"id": 7}]),
+    ],
+)
+async def test_status0_with_data_on_a_money_call_is_unclear(
+    make_client: MakeClient, call: Callable[[SmspvaClient], Awaitable[Any]], data: Any
+) -> None:
+    client, upstream = make_client(httpx.Response(200, json={"status": 0, "data": data}))
+    with pytest.raises(SmspvaUnavailable) as caught:
+        await call(client)
+    assert caught.value.request_sent is True  # reconcile, never "failed"
+    assert caught.value.reason == "status0_with_data"
+    assert len(upstream.requests) == 1
+
+
+# --------------------------------------------------------------------------- odd fields (item 5)
+
+
+async def test_one_odd_field_never_drops_an_order(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    odd = {
+        **ORDER,
+        "id": "40370",
+        "state": "online?",
+        "hasnewsms": "Y",
+        "canprolong": "2",
+        "canprolongmax": "",
+        "canprolonguntil": "soon",
+        "lastonline": "2026-11-30 05:00:00",
+        "pnumber": "+79096037108",
+        "ccode": "+7",
+    }
+    del odd["cname"]
+    client, _ = make_client(ok([odd, {**odd, "id": 2, "ccode": None, "pnumber": "+447700900123"}]))
+    with caplog.at_level(logging.WARNING, logger="bot.smspva"):
+        first, second = await client.orders(KEY)
+    assert first.id == 40370
+    assert first.state == -99
+    assert first.state_enum is None
+    assert first.hasnewsms is True
+    assert first.canprolong is True
+    assert first.canprolongmax is None
+    assert first.canprolonguntil is None
+    assert first.lastonline == 1796014800  # a date string, read as UTC
+    assert first.pnumber == "9096037108"
+    assert first.full_number == "+7 9096037108"
+    assert first.pnumber_with_code == "79096037108"
+    assert second.pnumber_with_code == "447700900123"  # no ccode: the "+" number is kept whole
+    assert "+447700900123" in second.full_number
+    logged = [r.getMessage() for r in caplog.records if "odd field" in r.getMessage()]
+    assert len(logged) == len(set(logged))  # once per kind
+    assert not any("9096037108" in line for line in logged)
+
+
+@pytest.mark.parametrize(
+    ("item", "date", "sender"),
+    [
+        ({"text": "Code 1"}, None, ""),
+        ({"text": "Code 1", "date": "2026-11-30 05:00:00"}, 1796014800, ""),
+        ({"text": "Code 1", "date": "1796014800", "sender": "X"}, 1796014800, "X"),
+        ({"text": "Code 1", "date": "garbage", "sender": 42}, None, "42"),
+    ],
+)
+async def test_an_sms_without_date_or_sender_is_still_an_sms(
+    make_client: MakeClient, item: dict[str, Any], date: int | None, sender: str
+) -> None:
+    client, _ = make_client(ok({"SmsList": [item], "OtherSms": [item]}))
+    batch = await client.sms(KEY, 1)
+    assert [(s.text, s.date, s.sender) for s in batch.sms] == [("Code 1", date, sender)]
+    assert len(batch.other) == 1
+
+
+async def test_countries_typed_as_strings_by_the_sdk(make_client: MakeClient) -> None:
+    client, _ = make_client(
+        ok([{"name": "United Kingdom", "code": "UK", "rent_switch_type": "1", "rent_avail_prolong": "Y"}])
+    )
+    (country,) = await client.get_countries()
+    assert (country.code, country.rent_avail_prolong) == ("UK", True)
+
+
+# --------------------------------------------------------------------------- add_service_to_order data (item 7)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected_id", "until"),
+    [
+        ({"id": 3004, "pnumber": "79096037108", "service": "opt89", "until": 1796014800}, 3004, 1796014800),
+        (
+            {"id": "5151", "pnumber": "79096037108", "service": "opt89", "until": "1796014800"},
+            5151,
+            1796014800,
+        ),
+        ([{"id": 5151, "service": "opt89"}], 5151, None),
+        ({"service": "opt89"}, 3004, None),
+        ({"id": "not a number"}, 3004, None),
+    ],
+)
+async def test_add_service_to_order_returns_the_order_that_holds_the_service(
+    make_client: MakeClient, data: Any, expected_id: int, until: int | None
+) -> None:
+    client, _ = make_client(ok(data))
+    added = await client.add_service_to_order(KEY, order_id=3004, service="opt89", pnumber="+7 909 603 71 08")
+    assert added.id == expected_id
+    assert added.requested_id == 3004
+    assert added.moved is (expected_id != 3004)
+    assert added.until == until
+    assert "79096037108" not in repr(added)
+
+
+# --------------------------------------------------------------------------- default shapes (item 6)
+
+
+async def test_default_shapes_of_sdk_docs_and_clients(make_client: MakeClient) -> None:
+    client, _ = make_client(
+        ok(
+            {
+                "services": [
+                    {
+                        "name": "Airbnb",
+                        "service": "opt46",
+                        "price_day": 6.0,
+                        "count": 359,
+                        "img": "x",
+                        "procent_days": 7,
+                        "procent": 0,
+                        "day_step": 7.0,
+                    }
+                ],
+                "totalAmount": 42,
+            }
+        ),
+        ok(
+            {
+                "SmsList": [{"text": "Code 1", "sender": "A", "date": 1}],
+                "OtherSms": [{"text": "O", "date": 2}],
+            }
+        ),
+        ok(
+            [{"id": 40370, "pnumber": "9096037108", "ccode": "+7", "service": "opt46", "until": "1796014800"}]
+        ),
+        ok([{"id": 40370}]),
+    )
+    catalog = await client.get_services("RU")
+    assert catalog.total_amount == 42
+    assert catalog.services[0].price_day == Decimal("6.0")
+    batch = await client.sms(KEY, 40370)
+    assert (len(batch.sms), len(batch.other)) == (1, 1)
+    created = await client.create(KEY, country="RU", service="opt46", dtype=PeriodType.WEEK, dcount=1)
+    assert (created.id, created.until) == (40370, 1796014800)
+    assert await client.activate(KEY, 40370) == 40370
+
+
+# --------------------------------------------------------------------------- the key on getdata (item 8)
+
+
+async def test_getdata_sends_the_users_key_when_given(make_client: MakeClient) -> None:
+    client, upstream = make_client(ok([]))
+    await client.get_services("RU", apikey=KEY)
+    assert upstream.params["apikey"] == KEY
+    await client.get_services("RU")
+    assert "apikey" not in upstream.params  # keyless only before a key is linked

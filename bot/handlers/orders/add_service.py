@@ -157,4 +157,5 @@ async def confirm_add_service(
         service=escape(str(confirmation.payload.get("service_name", ""))),
         total=money(Decimal(str(confirmation.payload.get("total", "0")))),
     )
-    await show(query, outcome_text(outcome, success, deps.settings.top_up_url), kb.back_to_card(order_id))
+    holder = outcome.order.id if outcome.order is not None else order_id  # SMSPVA may answer a new id
+    await show(query, outcome_text(outcome, success, deps.settings.top_up_url), kb.back_to_card(holder))

@@ -22,10 +22,11 @@ SMS_SHOWN = 20
 def _sms_block(sms_list: list[Sms], tz: str, budget: int) -> tuple[list[str], int]:
     lines: list[str] = []
     shown = 0
-    for sms in sorted(sms_list, key=lambda s: s.date, reverse=True)[:SMS_SHOWN]:
+    for sms in sorted(sms_list, key=lambda s: s.date or 0, reverse=True)[:SMS_SHOWN]:
         code = extract_code(sms.text)
         entry = _("🕒 {time} · {sender}").format(
-            time=local_datetime(sms.date, tz), sender=escape(sms.sender or "?")
+            time=local_datetime(sms.date, tz) if sms.date is not None else "?",
+            sender=escape(sms.sender or "?"),
         )
         if code:
             entry += "\n" + _("Code: {code}").format(code=code_html(code))
