@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LangCb, MenuAction, MenuCb
+from bot.formatting import back_arrow, forward_arrow, is_rtl, number
 from bot.i18n import LANGUAGES
 
 
@@ -28,7 +29,7 @@ def home_button() -> InlineKeyboardButton:
 
 
 def back_button(callback_data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text="◀️ " + _("Back"), callback_data=callback_data)
+    return InlineKeyboardButton(text=back_arrow() + " " + _("Back"), callback_data=callback_data)
 
 
 def only_home() -> InlineKeyboardMarkup:
@@ -53,13 +54,16 @@ def page_slice(count: int, page: int, size: int) -> tuple[int, int, int]:
 
 
 def nav_row(page: int, pages: int, callback_for: Callable[[int], str]) -> list[InlineKeyboardButton]:
-    """◀️ 2/5 ▶️ — arrows only where there is somewhere to go."""
+    """◀️ 2/5 ▶️ — arrows only where there is somewhere to go. Mirrored in right-to-left locales
+    (▶️ previous on the right, ◀️ next on the left): Telegram lays a row out left to right in every
+    language (assumption: no client mirrors inline keyboards), so the row itself is reversed."""
     if pages <= 1:
         return []
     row: list[InlineKeyboardButton] = []
     if page > 0:
-        row.append(InlineKeyboardButton(text="◀️", callback_data=callback_for(page - 1)))
-    row.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=callback_for(page)))
+        row.append(InlineKeyboardButton(text=back_arrow(), callback_data=callback_for(page - 1)))
+    counter = f"{number(page + 1)}/{number(pages)}"
+    row.append(InlineKeyboardButton(text=counter, callback_data=callback_for(page)))
     if page < pages - 1:
-        row.append(InlineKeyboardButton(text="▶️", callback_data=callback_for(page + 1)))
-    return row
+        row.append(InlineKeyboardButton(text=forward_arrow(), callback_data=callback_for(page + 1)))
+    return row[::-1] if is_rtl() else row

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb
-from bot.formatting import money, phone
+from bot.formatting import isolate, money, phone, rtl_line
 from bot.keyboards.common import back_button, home_button, nav_row, page_slice
 from bot.keyboards.rent import period_label
 from bot.periods import Period
@@ -31,7 +31,9 @@ def order_list(orders: list[Order], page: int) -> InlineKeyboardMarkup:
         mark = "✉️ " if order.hasnewsms else ""
         builder.row(
             InlineKeyboardButton(
-                text=f"{mark}{phone(order.ccode, order.pnumber)} · {order.sname or order.scode}",
+                text=rtl_line(
+                    f"{mark}{phone(order.ccode, order.pnumber)} · {isolate(order.sname or order.scode, ltr=False)}"
+                ),
                 callback_data=_cb(OrderAction.CARD, order.id),
             )
         )
@@ -113,7 +115,11 @@ def add_service_list(
     builder = InlineKeyboardBuilder()
     page, pages, first = page_slice(len(services), page, SERVICES_PER_PAGE)
     for service in services[first : first + SERVICES_PER_PAGE]:
-        label = _("{name} · {price}/day").format(name=service.name, price=money(service.price_day))
+        label = rtl_line(
+            _("{name} · {price}/day").format(
+                name=isolate(service.name, ltr=False), price=money(service.price_day)
+            )
+        )
         builder.row(
             InlineKeyboardButton(
                 text=label,

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
-from bot.formatting import money, number
+from bot.formatting import isolate, money, number, rtl_line
 from bot.keyboards.common import back_button, home_button, nav_row, page_slice
 from bot.periods import Period
 from bot.smspva import Service
@@ -31,7 +31,7 @@ def countries(
     """entries: (code, label) in display order; again: ("Rent again" label, callback) pairs."""
     builder = InlineKeyboardBuilder()
     for label, callback in again:
-        builder.row(InlineKeyboardButton(text="🔁 " + label, callback_data=callback.pack()))
+        builder.row(InlineKeyboardButton(text=rtl_line("🔁 " + label), callback_data=callback.pack()))
     page, pages, first = page_slice(len(entries), page, COUNTRIES_PER_PAGE)
     grid = InlineKeyboardBuilder()
     for code, label in entries[first : first + COUNTRIES_PER_PAGE]:
@@ -46,10 +46,15 @@ def countries(
 
 
 def service_button_text(service: Service) -> str:
+    """The name, the price per day and the count, each isolated in right-to-left locales (the
+    count would otherwise glue to the price) and the label itself running right to left there."""
+    name = isolate(service.name, ltr=False)
     if service.count <= 0:
-        return "⛔ " + _("{name} · none left").format(name=service.name)
-    return _("{name} · {price}/day · {count}").format(
-        name=service.name, price=money(service.price_day), count=number(service.count)
+        return rtl_line("⛔ " + _("{name} · none left").format(name=name))
+    return rtl_line(
+        _("{name} · {price}/day · {count}").format(
+            name=name, price=money(service.price_day), count=number(service.count)
+        )
     )
 
 
