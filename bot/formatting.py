@@ -214,9 +214,9 @@ _ALIASES = {"UK": "GB"}
 _ENGLAND_FLAG = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
 
 
-def _england() -> str:
+def _england(locale: str | None) -> str:
     try:
-        return _("England")
+        return _("England", locale=locale or current_locale())
     except LookupError:  # outside an i18n context
         return "England"
 
@@ -253,7 +253,7 @@ def country_name(code: str, api_name: str, locale: str | None = None) -> str:
         if name:
             return str(name)
     if code.upper() == "EN":
-        return _england()
+        return _england(locale)
     return api_name or code
 
 
