@@ -13,6 +13,16 @@ from bot.formatting import back_arrow, forward_arrow, is_rtl, number
 from bot.i18n import LANGUAGES
 
 
+def mirrored(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    """Rows that read right to left in right-to-left locales (the first button on the right).
+    Telegram has no right-to-left layout for keyboards: every client lays a row out left to right
+    in every language, so bots for right-to-left languages reverse their rows themselves. Every
+    keyboard in bot/keyboards goes through here; unchanged in left-to-right locales."""
+    if not is_rtl():
+        return markup
+    return InlineKeyboardMarkup(inline_keyboard=[list(reversed(row)) for row in markup.inline_keyboard])
+
+
 def main_menu() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text="📱 " + _("Rent a number"), callback_data=MenuCb(action=MenuAction.RENT))
@@ -21,7 +31,7 @@ def main_menu() -> InlineKeyboardMarkup:
     builder.button(text="⚙️ " + _("Settings"), callback_data=MenuCb(action=MenuAction.SETTINGS))
     builder.button(text="❓ " + _("Help"), callback_data=MenuCb(action=MenuAction.HELP))
     builder.adjust(1, 2, 2)
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def home_button() -> InlineKeyboardButton:
@@ -43,7 +53,7 @@ def languages(current: str) -> InlineKeyboardMarkup:
         builder.button(text=mark + name, callback_data=LangCb(code=code))
     builder.adjust(3)
     builder.row(home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def page_slice(count: int, page: int, size: int) -> tuple[int, int, int]:
@@ -54,9 +64,9 @@ def page_slice(count: int, page: int, size: int) -> tuple[int, int, int]:
 
 
 def nav_row(page: int, pages: int, callback_for: Callable[[int], str]) -> list[InlineKeyboardButton]:
-    """◀️ 2/5 ▶️ — arrows only where there is somewhere to go. Mirrored in right-to-left locales
-    (▶️ previous on the right, ◀️ next on the left): Telegram lays a row out left to right in every
-    language (assumption: no client mirrors inline keyboards), so the row itself is reversed."""
+    """◀️ 2/5 ▶️ — arrows only where there is somewhere to go, in reading order (previous first).
+    In right-to-left locales the arrows are mirrored, and the keyboard's mirrored() puts the row
+    right to left: ◀️ next on the left, 3/5, ▶️ previous on the right."""
     if pages <= 1:
         return []
     row: list[InlineKeyboardButton] = []
@@ -66,4 +76,4 @@ def nav_row(page: int, pages: int, callback_for: Callable[[int], str]) -> list[I
     row.append(InlineKeyboardButton(text=counter, callback_data=callback_for(page)))
     if page < pages - 1:
         row.append(InlineKeyboardButton(text=forward_arrow(), callback_data=callback_for(page + 1)))
-    return row[::-1] if is_rtl() else row
+    return row

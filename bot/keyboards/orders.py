@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb
 from bot.formatting import isolate, money, phone, rtl_line
-from bot.keyboards.common import back_button, home_button, nav_row, page_slice
+from bot.keyboards.common import back_button, home_button, mirrored, nav_row, page_slice
 from bot.keyboards.rent import period_label
 from bot.periods import Period
 from bot.smspva import Order, OrderState, Service
@@ -44,14 +44,14 @@ def order_list(orders: list[Order], page: int) -> InlineKeyboardMarkup:
         InlineKeyboardButton(text="🔄 " + _("Refresh"), callback_data=_cb(OrderAction.REFRESH, page=page)),
         home_button(),
     )
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def empty_list() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text="📱 " + _("Rent a number"), callback_data=MenuCb(action=MenuAction.RENT))
     builder.row(home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def card(order: Order, *, auto_prolong: bool | None = None) -> InlineKeyboardMarkup:
@@ -72,16 +72,18 @@ def card(order: Order, *, auto_prolong: bool | None = None) -> InlineKeyboardMar
         InlineKeyboardButton(text="🔄 " + _("Refresh"), callback_data=_cb(OrderAction.CARD, order.id)),
         back_button(_cb(OrderAction.LIST)),
     )
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def back_to_list() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[back_button(_cb(OrderAction.LIST)), home_button()]])
+    return mirrored(
+        InlineKeyboardMarkup(inline_keyboard=[[back_button(_cb(OrderAction.LIST)), home_button()]])
+    )
 
 
 def back_to_card(order_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[back_button(_cb(OrderAction.CARD, order_id)), home_button()]]
+    return mirrored(
+        InlineKeyboardMarkup(inline_keyboard=[[back_button(_cb(OrderAction.CARD, order_id)), home_button()]])
     )
 
 
@@ -97,15 +99,21 @@ def prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | None]]) 
         )
     builder.adjust(2)
     builder.row(back_button(_cb(OrderAction.CARD, order_id)), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def confirm(token: str, back: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text="✅ " + _("Confirm"), callback_data=ConfirmCb(token=token).pack())],
-            [back_button(back), home_button()],
-        ]
+    return mirrored(
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text="✅ " + _("Confirm"), callback_data=ConfirmCb(token=token).pack()
+                    )
+                ],
+                [back_button(back), home_button()],
+            ]
+        )
     )
 
 
@@ -138,7 +146,7 @@ def add_service_list(
             )
         )
     builder.row(back_button(_cb(OrderAction.CARD, order_id)), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def add_service_days(order_id: int, service: Service, choices: tuple[int, ...]) -> InlineKeyboardMarkup:
@@ -153,4 +161,4 @@ def add_service_days(order_id: int, service: Service, choices: tuple[int, ...]) 
         )
     builder.adjust(2)
     builder.row(back_button(_cb(OrderAction.ADD_SERVICE, order_id)), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())

@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
 from bot.formatting import isolate, money, number, rtl_line
-from bot.keyboards.common import back_button, home_button, nav_row, page_slice
+from bot.keyboards.common import back_button, home_button, mirrored, nav_row, page_slice
 from bot.periods import Period
 from bot.smspva import Service
 
@@ -42,7 +42,7 @@ def countries(
     if nav:
         builder.row(*nav)
     builder.row(home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def service_button_text(service: Service) -> str:
@@ -82,7 +82,7 @@ def services(
         )
     builder.row(InlineKeyboardButton(text="💬 " + _("Write to support"), url=support_url))
     builder.row(back_button(RentCb(action=RentAction.COUNTRIES).pack()), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def periods(country: str, service: str, totals: list[tuple[Period, Decimal | None]]) -> InlineKeyboardMarkup:
@@ -102,7 +102,7 @@ def periods(country: str, service: str, totals: list[tuple[Period, Decimal | Non
         )
     builder.adjust(2)
     builder.row(back_button(RentCb(action=RentAction.COUNTRY, country=country).pack()), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def unavailable(country: str, service: str) -> InlineKeyboardMarkup:
@@ -114,7 +114,7 @@ def unavailable(country: str, service: str) -> InlineKeyboardMarkup:
         )
     )
     builder.row(back_button(RentCb(action=RentAction.COUNTRY, country=country).pack()), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def summary(
@@ -143,7 +143,7 @@ def summary(
     builder.row(
         back_button(RentCb(action=RentAction.SERVICE, country=country, service=service).pack()), home_button()
     )
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def order_actions(order_id: int) -> InlineKeyboardMarkup:
@@ -165,4 +165,4 @@ def order_actions(order_id: int) -> InlineKeyboardMarkup:
     )
     builder.button(text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST))
     builder.adjust(2, 2, 1, 1)
-    return builder.as_markup()
+    return mirrored(builder.as_markup())

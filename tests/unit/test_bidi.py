@@ -20,6 +20,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from bidi import get_display  # type: ignore[import-untyped]
 
+from bot.callbacks import RentAction, RentCb
 from bot.formatting import (
     back_arrow,
     code_html,
@@ -178,13 +179,22 @@ def test_arabic_flag_lines_run_right_to_left() -> None:
 
 
 @pytest.mark.usefixtures("ar")
-def test_arabic_arrows_are_mirrored() -> None:
+def test_arabic_arrows_and_rows_are_mirrored() -> None:
     assert back_arrow() == "▶️"
     assert forward_arrow() == "◀️"
-    row = common.nav_row(1, 3, lambda page: f"p{page}")
+    # Telegram lays rows out left to right in every language: the keyboards reverse them.
+    markup = rent.services("RU", [AIRBNB] * 20, 1, searching=False, support_url="https://t.me/x")
+    nav = next(row for row in markup.inline_keyboard if len(row) == 3)
+    pages = {b.text: b.callback_data for b in nav}
     # Next page on the left pointing left, previous on the right pointing right.
-    assert [(b.text, b.callback_data) for b in row] == [("◀️", "p2"), ("⁦2⁩/⁦3⁩", "p1"), ("▶️", "p0")]
-    assert visual(common.back_button("x").text) == f"{rev('رجوع')} ▶"
+    assert [b.text for b in nav] == ["◀️", "⁦2⁩/⁦3⁩", "▶️"]
+    assert pages["◀️"] == RentCb(action=RentAction.SERVICES, country="RU", page=2).pack()
+    assert pages["▶️"] == RentCb(action=RentAction.SERVICES, country="RU", page=0).pack()
+    home, back = markup.inline_keyboard[-1]  # Back on the right, where right-to-left starts
+    assert (home.text, back.text) == (common.home_button().text, common.back_button("x").text)
+    assert visual(back.text) == f"{rev('رجوع')} ▶"
+    menu = common.main_menu().inline_keyboard
+    assert [b.text for b in menu[1]] == ["🗄 " + _("Archive"), "📋 " + _("My numbers")]
 
 
 @pytest.mark.usefixtures("en")
@@ -196,6 +206,8 @@ def test_english_is_left_alone() -> None:
     assert rent.service_button_text(AIRBNB) == "Airbnb · $6.00/day · 359"
     row = common.nav_row(1, 3, lambda page: f"p{page}")
     assert [(b.text, b.callback_data) for b in row] == [("◀️", "p0"), ("2/3", "p1"), ("▶️", "p2")]
+    menu = common.main_menu().inline_keyboard
+    assert [b.text for b in menu[1]] == ["📋 My numbers", "🗄 Archive"]
     assert command("help") == "/help"
     assert command("key", "YOUR_KEY", copy=True) == "<code>/key YOUR_KEY</code>"
 
