@@ -1,4 +1,13 @@
-"""Formatting for people: money, dates, numbers, phone numbers and SMS codes, in the user's locale."""
+"""Formatting for people: money, dates, numbers, phone numbers and SMS codes, in the user's locale.
+
+Right-to-left (Arabic). Telegram lays out every line of a message and every button label as its own
+bidi paragraph whose direction comes from its first strong character. Left-to-right pieces inside an
+Arabic sentence (amounts, counts, phone numbers, commands, Latin service names) are therefore wrapped
+in Unicode isolates (LRI/FSI … PDI) in right-to-left locales, so they keep their own order and never
+glue to their neighbours; flags (regional indicators are strong left-to-right characters) get a
+right-to-left mark in front. In left-to-right locales every helper returns plain text, unchanged.
+Isolates never go inside tap-to-copy `<code>` (code_html strips them) or into callback data.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram.utils.i18n import get_i18n, ngettext
+from aiogram.utils.i18n import gettext as _
 from babel import Locale
 from babel.dates import format_skeleton
 from babel.numbers import format_currency, format_decimal
@@ -17,12 +27,74 @@ from bot.periods import Period
 
 CENT = Decimal("0.01")
 
+LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
+LRM, RLM, ALM = "\u200e", "\u200f", "\u061c"
+# Every bidi control character: marks, embeddings/overrides and isolates.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
+
 
 def current_locale() -> str:
     try:
         return get_i18n().current_locale
     except LookupError:  # outside an i18n context (e.g. a unit test of a formatter)
         return "en"
+
+
+def is_rtl(locale: str | None = None) -> bool:
+    base = (locale or current_locale()).replace("-", "_").split("_")[0].lower()
+    return base in RTL_LANGUAGES
+
+
+def strip_bidi(text: str) -> str:
+    """Text without any bidi control character (for copied text, comparisons and sorting)."""
+    return _BIDI_CONTROLS.sub("", text)
+
+
+def isolate(text: str, locale: str | None = None, *, ltr: bool = True) -> str:
+    """`text` as one unit inside a right-to-left line: a left-to-right isolate (amounts, numbers,
+    phone numbers, commands) or, with ltr=False, a first-strong isolate (names in any script).
+    Unchanged in left-to-right locales."""
+    if not text or not is_rtl(locale):
+        return text
+    return f"{LRI if ltr else FSI}{text}{PDI}"
+
+
+def rtl_line(text: str, locale: str | None = None) -> str:
+    """Every line of `text` that starts with a flag (or another emoji or a left-to-right isolate)
+    gets a right-to-left mark in front in right-to-left locales, so the line runs right to left and
+    its full stop lands at its end. Lines that start with a letter keep their natural direction."""
+    if not is_rtl(locale):
+        return text
+    return "\n".join(RLM + line if _starts_ltr_symbol(line) else line for line in text.split("\n"))
+
+
+def _starts_ltr_symbol(line: str) -> bool:
+    plain = re.sub(r"^(?:\s|<[^>]*>)+", "", line)  # leading spaces and HTML tags do not count
+    if not plain or plain[0] in (RLM, ALM):
+        return False
+    first = ord(plain[0])
+    # Regional indicators (flags) are strong left-to-right; other emoji and the isolates are
+    # neutral, and then the first letter after them (often Latin: "🌐 England", "Airbnb") decides.
+    emoji = 0x1F000 <= first <= 0x1FAFF or 0x2300 <= first <= 0x23FF or 0x2600 <= first <= 0x27BF
+    return emoji or plain[0] in (LRI, FSI)
+
+
+def back_arrow(locale: str | None = None) -> str:
+    """The arrow of Back/previous: it points against the reading direction."""
+    return "▶️" if is_rtl(locale) else "◀️"
+
+
+def forward_arrow(locale: str | None = None) -> str:
+    """The arrow of next: it points along the reading direction."""
+    return "◀️" if is_rtl(locale) else "▶️"
+
+
+def command(name: str, argument: str | None = None, locale: str | None = None, *, copy: bool = False) -> str:
+    """A bot command for an HTML text ("/help"; with copy=True tap-to-copy "<code>/key YOUR_KEY</code>"),
+    isolated left-to-right in right-to-left locales (the isolates stay outside <code>)."""
+    text = f"/{name}" + (f" {argument}" if argument else "")
+    return isolate(code_html(text) if copy else escape(text), locale)
 
 
 def zone(name: str | None) -> ZoneInfo | timezone:
@@ -35,13 +107,18 @@ def zone(name: str | None) -> ZoneInfo | timezone:
 
 
 def money(amount: Decimal, locale: str | None = None) -> str:
-    """USD with exactly two decimals, e.g. "$12.50", "12,50 $", "‏12.50 US$"."""
+    """USD with exactly two decimals, e.g. "$12.50", "12,50 $", and in Arabic "17.50 US$" isolated
+    left-to-right (Babel's own right-to-left mark would turn it into "$US 17.50")."""
+    loc = locale or current_locale()
     value = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    return format_currency(value, "USD", locale=locale or current_locale(), format_type="standard")
+    text = format_currency(value, "USD", locale=loc, format_type="standard")
+    return isolate(strip_bidi(text), loc)
 
 
 def number(value: int | Decimal, locale: str | None = None) -> str:
-    return format_decimal(value, locale=locale or current_locale())
+    """A count in the user's locale, isolated in right-to-left locales (never glued to a neighbour)."""
+    loc = locale or current_locale()
+    return isolate(strip_bidi(format_decimal(value, locale=loc)), loc)
 
 
 def local_datetime(timestamp: int | float, tz_name: str | None, locale: str | None = None) -> str:
@@ -58,10 +135,16 @@ def local_date(timestamp: int | float, tz_name: str | None, locale: str | None =
     return format_skeleton("yMMMd", moment, locale=locale or current_locale())
 
 
-def phone(ccode: str, pnumber: str) -> str:
+def plain_phone(ccode: str, pnumber: str) -> str:
     """ "+7" and "9096037108" -> "+7 9096037108" (ccode digits only, whatever the API sent)."""
     digits = re.sub(r"\D", "", ccode)
     return f"+{digits} {pnumber}" if digits else pnumber
+
+
+def phone(ccode: str, pnumber: str, locale: str | None = None) -> str:
+    """The number for a label: "+7 9096037108", isolated left-to-right in right-to-left locales
+    (there "+" would otherwise move to the far end)."""
+    return isolate(plain_phone(ccode, pnumber), locale)
 
 
 def masked_key(last4: str) -> str:
@@ -73,8 +156,8 @@ def escape(text: str) -> str:
 
 
 def code_html(text: str) -> str:
-    """Tap-to-copy in Telegram: <code> with escaped content."""
-    return f"<code>{escape(text)}</code>"
+    """Tap-to-copy in Telegram: <code> with escaped content (never a bidi control: it would be copied)."""
+    return f"<code>{escape(strip_bidi(text))}</code>"
 
 
 def ltr_code(text: str) -> str:
@@ -83,8 +166,12 @@ def ltr_code(text: str) -> str:
     return f"\u2066{code_html(text)}\u2069"
 
 
-def phone_html(ccode: str, pnumber: str) -> str:
-    return ltr_code(phone(ccode, pnumber))
+def phone_html(ccode: str, pnumber: str, locale: str | None = None) -> str:
+    """The number in tap-to-copy form. In right-to-left locales a right-to-left mark goes first, so
+    a line that starts with the number ("{number} · {service} · until {date}") still runs right to
+    left (the isolate itself does not count when the line's direction is chosen)."""
+    html_number = ltr_code(plain_phone(ccode, pnumber))
+    return RLM + html_number if is_rtl(locale) else html_number
 
 
 # --- SMS codes -------------------------------------------------------------------------------
@@ -121,28 +208,54 @@ def extract_code(text: str) -> str | None:
 # --- countries -------------------------------------------------------------------------------
 
 
-# SMSPVA codes that are not ISO 3166 but name an ISO country (the live list uses "UK" for GB).
-_ISO_ALIASES = {"UK": "GB"}
+# SMSPVA's codes that are not ISO 3166 (or not the ISO code of that country), to what they mean.
+# "UK" is the real API's code for the United Kingdom (ISO: GB). "EN" is England (the page's
+# get_rent_history example): it sits next to the United Kingdom in the list, so it gets its own
+# flag and name rather than a second "United Kingdom" or the API's Russian "Англия".
+_ALIASES = {"UK": "GB"}
+_ENGLAND_FLAG = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
 
 
-def flag(code: str) -> str:
-    """Regional-indicator flag for ISO 3166 alpha-2 codes; a neutral globe otherwise."""
-    code = _ISO_ALIASES.get(code.upper(), code)
-    if len(code) == 2 and code.isalpha() and code.upper() in _iso_territories():
-        return "".join(chr(0x1F1E6 + ord(ch) - ord("A")) for ch in code.upper())
-    return "🌐"
+def _england(locale: str | None) -> str:
+    try:
+        return _("England", locale=locale or current_locale())
+    except LookupError:  # outside an i18n context
+        return "England"
+
+
+def _iso(code: str) -> str | None:
+    upper = _ALIASES.get(code.upper(), code.upper())
+    return upper if len(upper) == 2 and upper.isalpha() and upper in _iso_territories() else None
+
+
+def flag(code: str, locale: str | None = None) -> str:
+    """Regional-indicator flag for ISO 3166 alpha-2 codes (and SMSPVA's "UK"), England's flag for
+    "EN", a neutral globe otherwise. In right-to-left locales a right-to-left mark goes first: the
+    regional indicators are strong left-to-right characters, and a line that starts with the flag
+    would otherwise run left to right."""
+    iso = _iso(code)
+    if iso is not None:
+        symbol = "".join(chr(0x1F1E6 + ord(ch) - ord("A")) for ch in iso)
+    elif code.upper() == "EN":
+        symbol = _ENGLAND_FLAG
+    else:
+        symbol = "🌐"
+    return RLM + symbol if is_rtl(locale) else symbol
 
 
 def country_name(code: str, api_name: str, locale: str | None = None) -> str:
-    """Babel's name in the user's language for ISO codes, else the API's own name."""
-    code = _ISO_ALIASES.get(code.upper(), code)
-    if len(code) == 2 and code.upper() in _iso_territories():
+    """Babel's name in the user's language for ISO codes (and "UK"), a translated "England" for
+    "EN", else the API's own name."""
+    iso = _iso(code)
+    if iso is not None:
         try:
-            name = Locale.parse(locale or current_locale()).territories.get(code.upper())
+            name = Locale.parse(locale or current_locale()).territories.get(iso)
         except (ValueError, LookupError):
             name = None
         if name:
             return str(name)
+    if code.upper() == "EN":
+        return _england(locale)
     return api_name or code
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.formatting import forward_arrow
+from bot.i18n import pick_locale
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 
 
@@ -40,16 +42,22 @@ async def press(
     return result
 
 
+def next_arrow(user: FakeUser) -> str:
+    """The next-page arrow in the user's language (◀️ in right-to-left languages)."""
+    return forward_arrow(pick_locale(None, user.language_code))
+
+
 async def find_on_pages(
     tg: FakeTelegram, user: FakeUser, message: BotMessage, contains: str, max_pages: int = 10
 ) -> BotMessage:
-    """Page forward (▶️) until a button with `contains` shows up."""
+    """Page forward (▶️, or ◀️ right to left) until a button with `contains` shows up."""
+    arrow = next_arrow(user)
     for _ in range(max_pages):
         if has_button(message, contains):
             return message
-        if not has_button(message, "▶️"):
+        if not has_button(message, arrow):
             break
-        message = await press(tg, user, message, "▶️")
+        message = await press(tg, user, message, arrow)
     raise AssertionError(f"no button containing {contains!r}; last labels: {labels(message)}")
 
 

@@ -9,7 +9,18 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LangCb, MenuAction, MenuCb, OrderAction, OrderCb
+from bot.formatting import back_arrow, forward_arrow, is_rtl, number
 from bot.i18n import LANGUAGES
+
+
+def mirrored(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    """Rows that read right to left in right-to-left locales (the first button on the right).
+    Telegram has no right-to-left layout for keyboards: every client lays a row out left to right
+    in every language, so bots for right-to-left languages reverse their rows themselves. Every
+    keyboard in bot/keyboards goes through here; unchanged in left-to-right locales."""
+    if not is_rtl():
+        return markup
+    return InlineKeyboardMarkup(inline_keyboard=[list(reversed(row)) for row in markup.inline_keyboard])
 
 
 def main_menu() -> InlineKeyboardMarkup:
@@ -20,7 +31,7 @@ def main_menu() -> InlineKeyboardMarkup:
     builder.button(text="⚙️ " + _("Settings"), callback_data=MenuCb(action=MenuAction.SETTINGS))
     builder.button(text="❓ " + _("Help"), callback_data=MenuCb(action=MenuAction.HELP))
     builder.adjust(1, 2, 2)
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def home_button() -> InlineKeyboardButton:
@@ -28,7 +39,7 @@ def home_button() -> InlineKeyboardButton:
 
 
 def back_button(callback_data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text="◀️ " + _("Back"), callback_data=callback_data)
+    return InlineKeyboardButton(text=back_arrow() + " " + _("Back"), callback_data=callback_data)
 
 
 def only_home() -> InlineKeyboardMarkup:
@@ -64,7 +75,7 @@ def languages(current: str) -> InlineKeyboardMarkup:
         builder.button(text=mark + name, callback_data=LangCb(code=code))
     builder.adjust(3)
     builder.row(home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def page_slice(count: int, page: int, size: int) -> tuple[int, int, int]:
@@ -75,13 +86,16 @@ def page_slice(count: int, page: int, size: int) -> tuple[int, int, int]:
 
 
 def nav_row(page: int, pages: int, callback_for: Callable[[int], str]) -> list[InlineKeyboardButton]:
-    """◀️ 2/5 ▶️ — arrows only where there is somewhere to go."""
+    """◀️ 2/5 ▶️ — arrows only where there is somewhere to go, in reading order (previous first).
+    In right-to-left locales the arrows are mirrored, and the keyboard's mirrored() puts the row
+    right to left: ◀️ next on the left, 3/5, ▶️ previous on the right."""
     if pages <= 1:
         return []
     row: list[InlineKeyboardButton] = []
     if page > 0:
-        row.append(InlineKeyboardButton(text="◀️", callback_data=callback_for(page - 1)))
-    row.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=callback_for(page)))
+        row.append(InlineKeyboardButton(text=back_arrow(), callback_data=callback_for(page - 1)))
+    counter = f"{number(page + 1)}/{number(pages)}"
+    row.append(InlineKeyboardButton(text=counter, callback_data=callback_for(page)))
     if page < pages - 1:
-        row.append(InlineKeyboardButton(text="▶️", callback_data=callback_for(page + 1)))
+        row.append(InlineKeyboardButton(text=forward_arrow(), callback_data=callback_for(page + 1)))
     return row

@@ -10,8 +10,8 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb, ConfirmKind, MenuAction, MenuCb, OrderAction, OrderCb
-from bot.formatting import money, period_label, phone
-from bot.keyboards.common import back_button, home_button, nav_row, page_slice
+from bot.formatting import isolate, money, period_label, phone, rtl_line
+from bot.keyboards.common import back_button, home_button, mirrored, nav_row, page_slice
 from bot.periods import Period
 from bot.smspva import Order, OrderState, Service
 
@@ -30,7 +30,9 @@ def order_list(orders: list[Order], page: int) -> InlineKeyboardMarkup:
         mark = "✉️ " if order.hasnewsms else ""
         builder.row(
             InlineKeyboardButton(
-                text=f"{mark}{phone(order.ccode, order.pnumber)} · {order.sname or order.scode}",
+                text=rtl_line(
+                    f"{mark}{phone(order.ccode, order.pnumber)} · {isolate(order.sname or order.scode, ltr=False)}"
+                ),
                 callback_data=_cb(OrderAction.CARD, order.id),
             )
         )
@@ -41,14 +43,14 @@ def order_list(orders: list[Order], page: int) -> InlineKeyboardMarkup:
         InlineKeyboardButton(text="🔄 " + _("Refresh"), callback_data=_cb(OrderAction.REFRESH, page=page)),
         home_button(),
     )
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def empty_list() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text="📱 " + _("Rent a number"), callback_data=MenuCb(action=MenuAction.RENT))
     builder.row(home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def card(order: Order, *, auto_prolong: bool | None = None) -> InlineKeyboardMarkup:
@@ -69,16 +71,18 @@ def card(order: Order, *, auto_prolong: bool | None = None) -> InlineKeyboardMar
         InlineKeyboardButton(text="🔄 " + _("Refresh"), callback_data=_cb(OrderAction.CARD, order.id)),
         back_button(_cb(OrderAction.LIST)),
     )
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def back_to_list() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[back_button(_cb(OrderAction.LIST)), home_button()]])
+    return mirrored(
+        InlineKeyboardMarkup(inline_keyboard=[[back_button(_cb(OrderAction.LIST)), home_button()]])
+    )
 
 
 def back_to_card(order_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[back_button(_cb(OrderAction.CARD, order_id)), home_button()]]
+    return mirrored(
+        InlineKeyboardMarkup(inline_keyboard=[[back_button(_cb(OrderAction.CARD, order_id)), home_button()]])
     )
 
 
@@ -94,19 +98,21 @@ def prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | None]]) 
         )
     builder.adjust(2)
     builder.row(back_button(_cb(OrderAction.CARD, order_id)), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def confirm(kind: ConfirmKind, token: str, back: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text="✅ " + _("Confirm"), callback_data=ConfirmCb(kind=kind, token=token).pack()
-                )
-            ],
-            [back_button(back), home_button()],
-        ]
+    return mirrored(
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text="✅ " + _("Confirm"), callback_data=ConfirmCb(kind=kind, token=token).pack()
+                    )
+                ],
+                [back_button(back), home_button()],
+            ]
+        )
     )
 
 
@@ -116,7 +122,11 @@ def add_service_list(
     builder = InlineKeyboardBuilder()
     page, pages, first = page_slice(len(services), page, SERVICES_PER_PAGE)
     for service in services[first : first + SERVICES_PER_PAGE]:
-        label = _("{name} · {price}/day").format(name=service.name, price=money(service.price_day))
+        label = rtl_line(
+            _("{name} · {price}/day").format(
+                name=isolate(service.name, ltr=False), price=money(service.price_day)
+            )
+        )
         builder.row(
             InlineKeyboardButton(
                 text=label,
@@ -135,7 +145,7 @@ def add_service_list(
             )
         )
     builder.row(back_button(_cb(OrderAction.CARD, order_id)), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def add_service_days(order_id: int, service: Service, choices: tuple[int, ...]) -> InlineKeyboardMarkup:
@@ -150,19 +160,21 @@ def add_service_days(order_id: int, service: Service, choices: tuple[int, ...]) 
         )
     builder.adjust(2)
     builder.row(back_button(_cb(OrderAction.ADD_SERVICE, order_id)), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def auto_prolong_on(order_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text="⏹ " + _("Turn off"), callback_data=_cb(OrderAction.AUTO_PROLONG_OFF, order_id)
-                )
-            ],
-            *back_to_card(order_id).inline_keyboard,
-        ]
+    return mirrored(
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text="⏹ " + _("Turn off"), callback_data=_cb(OrderAction.AUTO_PROLONG_OFF, order_id)
+                    )
+                ],
+                *back_to_card(order_id).inline_keyboard,
+            ]
+        )
     )
 
 
@@ -180,4 +192,4 @@ def auto_prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | Non
         )
     builder.adjust(2)
     builder.attach(InlineKeyboardBuilder(markup=back_to_card(order_id).inline_keyboard))
-    return builder.as_markup()
+    return mirrored(builder.as_markup())

@@ -9,9 +9,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb, ConfirmKind, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
-from bot.formatting import money, number
-from bot.formatting import period_label as period_label  # re-export: services/expiry.py still imports it here
-from bot.keyboards.common import back_button, home_button, nav_row, page_slice
+from bot.formatting import isolate, money, number, period_label, rtl_line
+from bot.keyboards.common import back_button, home_button, mirrored, nav_row, page_slice
 from bot.periods import Period
 from bot.smspva import Service
 
@@ -25,7 +24,7 @@ def countries(
     """entries: (code, label) in display order; again: ("Rent again" label, callback) pairs."""
     builder = InlineKeyboardBuilder()
     for label, callback in again:
-        builder.row(InlineKeyboardButton(text="🔁 " + label, callback_data=callback.pack()))
+        builder.row(InlineKeyboardButton(text=rtl_line("🔁 " + label), callback_data=callback.pack()))
     page, pages, first = page_slice(len(entries), page, COUNTRIES_PER_PAGE)
     grid = InlineKeyboardBuilder()
     for code, label in entries[first : first + COUNTRIES_PER_PAGE]:
@@ -36,14 +35,19 @@ def countries(
     if nav:
         builder.row(*nav)
     builder.row(home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def service_button_text(service: Service) -> str:
+    """The name, the price per day and the count, each isolated in right-to-left locales (the
+    count would otherwise glue to the price) and the label itself running right to left there."""
+    name = isolate(service.name, ltr=False)
     if service.count <= 0:
-        return "⛔ " + _("{name} · none left").format(name=service.name)
-    return _("{name} · {price}/day · {count}").format(
-        name=service.name, price=money(service.price_day), count=number(service.count)
+        return rtl_line("⛔ " + _("{name} · none left").format(name=name))
+    return rtl_line(
+        _("{name} · {price}/day · {count}").format(
+            name=name, price=money(service.price_day), count=number(service.count)
+        )
     )
 
 
@@ -71,7 +75,7 @@ def services(
         )
     builder.row(InlineKeyboardButton(text="💬 " + _("Write to support"), url=support_url))
     builder.row(back_button(RentCb(action=RentAction.COUNTRIES).pack()), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def periods(country: str, service: str, totals: list[tuple[Period, Decimal | None]]) -> InlineKeyboardMarkup:
@@ -91,7 +95,7 @@ def periods(country: str, service: str, totals: list[tuple[Period, Decimal | Non
         )
     builder.adjust(2)
     builder.row(back_button(RentCb(action=RentAction.COUNTRY, country=country).pack()), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def unavailable(country: str, service: str) -> InlineKeyboardMarkup:
@@ -103,7 +107,7 @@ def unavailable(country: str, service: str) -> InlineKeyboardMarkup:
         )
     )
     builder.row(back_button(RentCb(action=RentAction.COUNTRY, country=country).pack()), home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def summary(
@@ -133,7 +137,7 @@ def summary(
     builder.row(
         back_button(RentCb(action=RentAction.SERVICE, country=country, service=service).pack()), home_button()
     )
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def order_actions(order_id: int) -> InlineKeyboardMarkup:
@@ -155,7 +159,7 @@ def order_actions(order_id: int) -> InlineKeyboardMarkup:
     )
     builder.button(text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST))
     builder.adjust(2, 2, 1, 1)
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def after_failure(country: str, service: str, period: Period, *, watch: bool) -> InlineKeyboardMarkup:
@@ -179,4 +183,4 @@ def after_failure(country: str, service: str, period: Period, *, watch: bool) ->
     builder.button(text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST))
     builder.adjust(1)
     builder.row(home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())

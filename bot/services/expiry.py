@@ -26,9 +26,8 @@ from bot.db.expiry import EXPIRED, AutoProlong, ExpiryRepo
 from bot.db.orders import OrdersRepo, UserOrder
 from bot.db.outbox import NewMessage, OutboxRepo
 from bot.db.users import UserRow, UsersRepo
-from bot.formatting import escape, local_datetime, money, phone_html
+from bot.formatting import escape, local_datetime, money, period_label, phone_html
 from bot.i18n import user_locale
-from bot.keyboards.rent import period_label
 from bot.messages import upstream_error
 from bot.periods import Period
 from bot.services.catalog import Catalog

@@ -11,7 +11,7 @@ from bot.callbacks import RentAction, RentCb
 from tests.conftest import API_KEY
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
-from tests.flows import find_on_pages, has_button, labels, link_key, press, press_data
+from tests.flows import find_on_pages, has_button, labels, link_key, next_arrow, press, press_data
 from tests.harness import BotRunner
 
 AIRBNB = RentCb(action=RentAction.SERVICE, country="RU", service="opt46").pack()
@@ -41,7 +41,7 @@ async def _press_paged(tg: FakeTelegram, user: FakeUser, screen: BotMessage, dat
     for _ in range(5):
         if any(b.get("callback_data") == data for row in screen.buttons() for b in row):
             return await press_data(tg, user, screen, data)
-        screen = await press(tg, user, screen, "▶️")
+        screen = await press(tg, user, screen, next_arrow(user))
     raise AssertionError(f"no button with {data!r} on any page")
 
 
