@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import API_KEY
+from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.flows import link_key
 from tests.harness import TOKEN, BotRunner
-from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -204,3 +204,45 @@ async def test_key_linked_twice_is_fine(
     smspva.add_account(API_KEY)
     await link_key(tg, alice, API_KEY)
     await link_key(tg, alice, API_KEY)
+
+
+# --- outbox fairness -----------------------------------------------------------------------------
+
+
+async def _linked(runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, user: FakeUser, key: str) -> int:
+    """`user` links `key`, which has one online order; returns it once its SMS baseline is taken."""
+    smspva.add_account(key, balance=100)
+    order = smspva.add_order(key, service="opt16", state=1, days_left=20)
+    await link_key(tg, user, key)
+    assert runner.app is not None
+    db = runner.app.db
+
+    async def synced() -> bool:
+        row = await db.fetch_one("SELECT sms_synced FROM user_orders WHERE id = ?", (order.id,))
+        return bool(row and row["sms_synced"])
+
+    await tg.wait_for(synced, timeout=10)
+    return int(order.id)
+
+
+async def _pending(runner: BotRunner, user_id: int) -> int:
+    assert runner.app is not None
+    row = await runner.app.db.fetch_one(
+        "SELECT COUNT(*) FROM outbox WHERE user_id = ? AND sent_at IS NULL AND failed = 0", (user_id,)
+    )
+    return int(row[0]) if row else 0
+
+
+async def test_a_long_backlog_in_one_chat_does_not_hold_up_the_others(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, boris: FakeUser
+) -> None:
+    flooded = await _linked(runner, tg, smspva, alice, API_KEY)
+    other = await _linked(runner, tg, smspva, boris, "otherKey1234567890abcdefABCDEF")
+    for n in range(520):  # more than the sender reads per round: one chat could fill the batch
+        smspva.inject_sms(flooded, f"Flood message {n:03d}", "Flood")
+    await tg.wait_for(lambda: _pending(runner, alice.id), timeout=10)
+    smspva.inject_sms(other, "Code 313131 for Boris", "Bank")
+    # Alice gets 1 message/s; Boris must not queue behind her 520 (the old sender took him ~20 s).
+    await tg.wait_message(boris.id, "313131", timeout=5)
+    assert await _pending(runner, alice.id) > 500
+    assert len(sms_messages(tg, boris, "313131")) == 1
