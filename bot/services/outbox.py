@@ -1,7 +1,8 @@
 """Sends the outbox to Telegram within its limits: 1 message/s per chat, 25/s overall.
 
 429 waits exactly `retry_after` for that chat; 403 (the user blocked the bot) pauses the user until
-their next /start; other failures back off per message without holding up anyone else.
+they unblock it (Telegram's `my_chat_member` update) or send /start; 5xx, network errors and answers
+that are not JSON (a proxy's HTML error page) back off per message without holding up anyone else.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -103,6 +105,10 @@ class OutboxSender:
     async def _send(self, item: OutboxItem) -> None:
         try:
             await self._deliver(item)
+        except Exception:  # e.g. the database failed while recording the outcome: never silently
+            # Hold the chat back a little so a persistent failure cannot turn into a busy loop.
+            self._next_chat[item.user_id] = time.monotonic() + self._per_chat_interval * 5
+            log.exception("outbox send failed outbox_id=%s chat_id=%s", item.id, item.user_id)
         finally:
             self._inflight.pop(item.user_id, None)
             self._slots.release()
@@ -129,10 +135,15 @@ class OutboxSender:
             log.warning(
                 "telegram refused message outbox_id=%s kind=%s reason=%s", item.id, item.kind, error.message
             )
-        except TelegramAPIError as error:
+        except (TelegramAPIError, ClientDecodeError) as error:
+            # 5xx, network errors, and answers that are not Telegram's JSON at all (the HTML error
+            # page of a proxy in front of the Bot API): back off per message, exponentially.
             delay = min(MAX_BACKOFF_SECONDS, 2.0 ** min(item.attempts + 1, 16))
-            await self._outbox.postpone(item.id, delay, error.message)
-            log.warning("telegram send failed, will retry outbox_id=%s delay=%s", item.id, delay)
+            reason = error.message if isinstance(error, TelegramAPIError) else "answer is not JSON"
+            await self._outbox.postpone(item.id, delay, reason)
+            log.warning(
+                "telegram send failed, will retry outbox_id=%s delay=%s reason=%s", item.id, delay, reason
+            )
         else:
             await self._outbox.mark_sent(item.id)
             self._next_chat[item.user_id] = time.monotonic() + self._per_chat_interval
