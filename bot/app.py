@@ -32,7 +32,7 @@ from bot.db.outbox import OutboxRepo
 from bot.handlers import get_routers
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import AccessMiddleware, UserMiddleware
-from bot.services.background import BackgroundTasks, every
+from bot.services.background import BackgroundTasks, Heartbeat, every
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
 from bot.services.locks import UserLocks
@@ -63,6 +63,7 @@ class App:
     poller: SmsPoller
     sender: OutboxSender
     health: HealthCheck
+    background: BackgroundTasks
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -160,6 +161,9 @@ async def _start_site(web_app: web.Application, host: str, port: int) -> web.App
 
 
 OUTBOX_PRUNE_SECONDS = 6 * 3600
+# How old a loop's last good round may get before /healthz answers 503. The outbox and the poller go
+# round at least every few seconds; a round may wait on a hung Bot API or SMSPVA call (timeouts ~60 s).
+LOOP_STALE_SECONDS = 120.0
 
 
 def _prune(outbox: OutboxRepo) -> Callable[[], Awaitable[None]]:
@@ -172,9 +176,41 @@ def _prune(outbox: OutboxRepo) -> Callable[[], Awaitable[None]]:
     return step
 
 
-async def _expiry_loop(expiry: ExpiryService, seconds: float) -> None:
+async def _expiry_loop(expiry: ExpiryService, seconds: float, heartbeat: Heartbeat) -> None:
+    # A failure here (even in the start-up reconciliation) restarts the whole loop, reconciliation first.
     await expiry.reconcile_interrupted()
-    await every(seconds, expiry.check_once, "expiry")
+    await every(seconds, expiry.check_once, heartbeat)
+
+
+def _add_loops(
+    background: BackgroundTasks,
+    settings: Settings,
+    sender: OutboxSender,
+    poller: SmsPoller,
+    outbox: OutboxRepo,
+    expiry: ExpiryService,
+    watches: WatchService,
+) -> None:
+    def periodic(seconds: float) -> float:
+        return 3 * seconds + LOOP_STALE_SECONDS  # a few missed rounds, each allowed to be slow
+
+    background.add("outbox", sender.run, stale_after=LOOP_STALE_SECONDS, stop=sender.stop)
+    background.add("poller", poller.run, stale_after=LOOP_STALE_SECONDS, stop=poller.stop)
+    background.add(
+        "outbox-prune",
+        lambda beat: every(OUTBOX_PRUNE_SECONDS, _prune(outbox), beat),
+        stale_after=periodic(OUTBOX_PRUNE_SECONDS),
+    )
+    background.add(
+        "expiry",
+        lambda beat: _expiry_loop(expiry, settings.expiry_check_seconds, beat),
+        stale_after=periodic(settings.expiry_check_seconds),
+    )
+    background.add(
+        "watches",
+        lambda beat: every(settings.watch_check_seconds, watches.check_once, beat),
+        stale_after=periodic(settings.watch_check_seconds),
+    )
 
 
 async def create_app(settings: Settings) -> App:
@@ -260,6 +296,8 @@ async def create_app(settings: Settings) -> App:
     dp.include_routers(*get_routers())
     lag_limit = max(60.0, 5 * settings.poll_idle_seconds)
     mode = "webhook" if settings.webhook_url else "polling"
+    background = BackgroundTasks()
+    _add_loops(background, settings, sender, poller, outbox, expiry, watches)
     app = App(
         settings=settings,
         bot=bot,
@@ -269,15 +307,9 @@ async def create_app(settings: Settings) -> App:
         i18n=i18n,
         poller=poller,
         sender=sender,
-        health=health_check(db, poller, outbox, lag_limit, mode),
+        health=health_check(db, poller, outbox, lag_limit, mode, background.heartbeats),
+        background=background,
     )
-
-    background = BackgroundTasks()
-    background.add("outbox", sender.run, stop=sender.stop)
-    background.add("poller", poller.run, stop=poller.stop)
-    background.add("outbox-prune", lambda: every(OUTBOX_PRUNE_SECONDS, _prune(outbox), "outbox-prune"))
-    background.add("expiry", lambda: _expiry_loop(expiry, settings.expiry_check_seconds))
-    background.add("watches", lambda: every(settings.watch_check_seconds, watches.check_once, "watches"))
 
     async def on_startup() -> None:
         await set_commands(bot, i18n)

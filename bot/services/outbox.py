@@ -24,6 +24,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.db.outbox import OutboxItem, OutboxRepo
 from bot.db.users import UsersRepo
+from bot.services.background import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,12 @@ class OutboxSender:
     def wake(self) -> None:
         self._wake.set()
 
-    async def run(self) -> None:
+    async def run(self, heartbeat: Heartbeat | None = None) -> None:
+        """Send until stopped; a database error propagates to the supervisor, which restarts this."""
         while not self._stopping:
             dispatched = await self._dispatch_due()
+            if heartbeat is not None:
+                heartbeat.beat()
             if self._stopping:
                 break
             timeout = self._idle_poll if not dispatched else self._soonest_chat_wait()

@@ -43,6 +43,7 @@ from bot.db.outbox import NewMessage, OutboxRepo
 from bot.db.users import UserRow, UsersRepo
 from bot.i18n import user_locale
 from bot.pushes import gone_notice, key_rejected_notice, offline_notice, online_notice, sms_message
+from bot.services.background import Heartbeat
 from bot.services.outbox import OutboxSender
 from bot.smspva import ErrorKind, Order, OrderState, Sms, SmspvaClient, SmspvaError, SmspvaUnavailable
 
@@ -157,8 +158,10 @@ class SmsPoller:
             del self._state[gone]
         self._last_refresh = now
 
-    async def run(self) -> None:
+    async def run(self, heartbeat: Heartbeat | None = None) -> None:
         while not self._stopping:
+            if heartbeat is not None:
+                heartbeat.beat()  # a round of the scheduler: /healthz sees a hung or crashed poller
             now = time.monotonic()
             if now - self._last_refresh >= USERS_REFRESH_SECONDS:
                 try:

@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
+from bot.db import Database
 from tests.conftest import API_KEY
+from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.flows import link_key
-from tests.harness import TOKEN, BotRunner, free_port, make_settings, webhook_overrides
+from tests.harness import TOKEN, BotRunner, ErrorCollector, free_port, make_settings, webhook_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,3 +151,109 @@ def test_webhook_mode_requires_a_secret(tmp_path: Path) -> None:
 
 def test_webhook_overrides_are_valid() -> None:
     assert webhook_overrides()["webhook_url"].startswith("http://127.0.0.1:")
+
+
+# --- supervision of background loops ----------------------------------------------------------------
+
+
+def _failing_queries(
+    monkeypatch: pytest.MonkeyPatch, target: object, marker: str, times: int | None
+) -> Callable[[], None]:
+    """`fetch_all` of `target` (a Database, or the class) raises a disk error for SQL containing `marker`,
+    `times` times (None: until healed). Returns the healing switch."""
+    original = target.fetch_all  # type: ignore[attr-defined]
+    state = {"left": times, "on": True}
+
+    async def fetch_all(*args: Any, **kwargs: Any) -> Any:
+        sql = args[1] if isinstance(target, type) else args[0]
+        if state["on"] and marker in sql and (state["left"] is None or state["left"] > 0):
+            if state["left"] is not None:
+                state["left"] -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(target, "fetch_all", fetch_all)
+
+    def heal() -> None:
+        state["on"] = False
+
+    return heal
+
+
+def _health_url(runner: BotRunner) -> str:
+    settings = runner.settings
+    port = settings.webhook_port if settings.webhook_url else settings.health_port
+    return f"http://127.0.0.1:{port}/healthz"
+
+
+SUPERVISED_HEALTH_PORT = free_port()
+
+
+@pytest.mark.allow_error_logs
+@pytest.mark.parametrize("bot_overrides", [{"health_port": SUPERVISED_HEALTH_PORT}])
+async def test_the_outbox_sender_survives_a_database_error_and_healthz_shows_it(
+    runner: BotRunner,
+    tg: FakeTelegram,
+    smspva: FakeSmspva,
+    alice: FakeUser,
+    error_logs: ErrorCollector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    assert runner.app is not None
+    status, body = await _get_json(_health_url(runner))
+    assert status == 200, body
+    assert body["stale_loops"] == []
+    loops = body["loops"]
+    assert isinstance(loops, dict)
+    assert set(loops) == {"outbox", "poller", "outbox-prune", "expiry", "watches"}
+    runner.app.background.heartbeats["outbox"].stale_after = 1.5  # production: two minutes
+    heal = _failing_queries(monkeypatch, runner.app.db, "FROM outbox o", None)
+    smspva.inject_sms(order_id, "Code 262626 after a disk error", "Bank")
+
+    async def unhealthy() -> dict[str, object] | None:
+        status, body = await _get_json(_health_url(runner))
+        return body if status == 503 else None
+
+    body = await tg.wait_for(unhealthy, timeout=10)
+    assert body["stale_loops"] == ["outbox"]
+    assert not sms_messages(tg, alice, "262626")
+    heal()
+    await tg.wait_message(alice.id, "262626", timeout=20)
+    status, body = await _get_json(_health_url(runner))
+    assert status == 200, body
+    outbox = body["loops"]["outbox"]  # type: ignore[index]
+    assert outbox["restarts"] >= 1
+    assert outbox["last_error"] == "OperationalError"
+    crashes = [
+        line for line in error_logs.all if "background loop crashed" in line and "service=outbox" in line
+    ]
+    assert crashes
+    assert "Traceback" in crashes[0]
+    assert "disk I/O error" in crashes[0]
+    await asyncio.sleep(1)
+    assert len(sms_messages(tg, alice, "262626")) == 1
+
+
+@pytest.mark.allow_error_logs
+@pytest.mark.parametrize("bot_overrides", [{"expiry_check_seconds": 0.3}])
+async def test_the_expiry_loop_survives_a_failing_start_up_step(
+    runner: BotRunner,
+    tg: FakeTelegram,
+    smspva: FakeSmspva,
+    alice: FakeUser,
+    error_logs: ErrorCollector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    smspva.add_account(API_KEY, balance=100)
+    await link_key(tg, alice, API_KEY)
+    # The start-up reconciliation of interrupted auto-prolongs hits a disk error once...
+    _failing_queries(monkeypatch, Database, "attempt_status = 'running'", 1)
+    await runner.restart()
+    await tg.wait_for(
+        lambda: any("crashed" in line and "service=expiry" in line for line in error_logs.all),
+        timeout=10,
+    )
+    # ...and expiry warnings still work afterwards.
+    smspva.add_order(API_KEY, state=0, days_left=2 / 24)
+    await tg.wait_message(alice.id, "expires in", timeout=15)
