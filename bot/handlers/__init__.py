@@ -12,6 +12,7 @@ from bot.handlers import (
     errors,
     fallback,
     language,
+    membership,
     orders,
     rent,
     settings,
@@ -41,6 +42,7 @@ def get_routers() -> list[Router]:
         orders.router,
         archive.router,
         confirm.router,
+        membership.router,
         fallback.router,
         errors.router,
     ]

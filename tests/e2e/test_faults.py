@@ -246,3 +246,32 @@ async def test_a_long_backlog_in_one_chat_does_not_hold_up_the_others(
     await tg.wait_message(boris.id, "313131", timeout=5)
     assert await _pending(runner, alice.id) > 500
     assert len(sms_messages(tg, boris, "313131")) == 1
+
+
+# --- blocked, then unblocked without /start -----------------------------------------------------------
+
+
+async def test_unblocking_the_bot_resumes_pushes_without_start(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    assert runner.app is not None
+    db = runner.app.db
+    tg.block(alice.id)
+    smspva.inject_sms(order_id, "Code 353535 while blocked", "Bank")
+
+    async def blocked() -> bool:
+        row = await db.fetch_one("SELECT bot_blocked FROM users WHERE id = ?", (alice.id,))
+        return bool(row and row["bot_blocked"])
+
+    await tg.wait_for(blocked, timeout=10)
+    await asyncio.sleep(1)
+    tg.unblock(alice.id)  # Telegram sends `my_chat_member` (kicked -> member); Alice types nothing
+    await tg.wait_message(alice.id, "353535", timeout=10)
+    smspva.inject_sms(order_id, "Code 363636 after unblocking", "Bank")
+    await tg.wait_message(alice.id, "363636", timeout=10)
+    assert len(sms_messages(tg, alice, "353535")) == 1
+    assert len(sms_messages(tg, alice, "363636")) == 1
+    assert "my_chat_member" in tg.calls_of("setWebhook" if runner.settings.webhook_url else "getUpdates")[
+        -1
+    ].params.get("allowed_updates", [])
