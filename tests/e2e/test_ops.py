@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -257,3 +258,58 @@ async def test_the_expiry_loop_survives_a_failing_start_up_step(
     # ...and expiry warnings still work afterwards.
     smspva.add_order(API_KEY, state=0, days_left=2 / 24)
     await tg.wait_message(alice.id, "expires in", timeout=15)
+
+
+# --- one process per database ------------------------------------------------------------------------
+
+
+def _process_env(tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK", "HEALTH", "SECRET_KEY"))}
+    env.update(
+        {
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": tg.base_url,
+            "SMSPVA_API_URL": smspva.url,
+            "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
+    )
+    return env
+
+
+def _run_once(env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+async def test_a_second_process_on_the_same_database_exits_at_once(
+    tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva
+) -> None:
+    env = _process_env(tmp_path, tg, smspva)
+    first = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=ROOT, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await tg.wait_for(lambda: tg.calls_of("getUpdates"), timeout=20)
+        get_me = len(tg.calls_of("getMe"))
+        second = await asyncio.to_thread(_run_once, env, 15)
+        assert second.returncode != 0
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1, second.stderr
+        assert "already running" in lines[0]
+        assert f"pid {first.pid}" in lines[0]
+        assert len(tg.calls_of("getMe")) == get_me  # it never reached Telegram, let alone sent anything
+        assert first.returncode is None  # the first one is unaffected
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.wait(), timeout=20)
+    # The lock goes with its process: the next start works.
+    tg.calls.clear()
+    again = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=ROOT, env=env)
+    try:
+        await tg.wait_for(lambda: tg.calls_of("getUpdates"), timeout=20)
+    finally:
+        again.send_signal(signal.SIGKILL)
+        await again.wait()
