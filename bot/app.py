@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -40,6 +41,7 @@ from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
 from bot.services.poller import SmsPoller
 from bot.services.renting import Renter
+from bot.services.stored_keys import open_keybox, pause_undecryptable
 from bot.services.watches import WatchService
 from bot.smspva import SmspvaClient
 from bot.throttling import ThrottlingMiddleware
@@ -215,16 +217,22 @@ def _add_loops(
 
 async def create_app(settings: Settings) -> App:
     db = Database(settings.database_path)
+    configured_secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    if configured_secret:
+        KeyBox(*load_secret_keys(configured_secret, Path()))  # a malformed SECRET_KEY fails before the db
+    await db.connect()
     try:
-        keybox = KeyBox(
-            *load_secret_keys(
-                settings.secret_key.get_secret_value() if settings.secret_key else None,
-                settings.database_path.parent / "secret.key",
-            )
+        # The secret rule (bot/services/stored_keys.py): never a new secret beside stored keys, never
+        # a start with a secret that opens none of them.
+        keybox, undecryptable = await open_keybox(
+            db, configured_secret, settings.database_path.parent / "secret.key"
         )
     except OSError as error:
+        await db.close()
         raise StartupError(f"cannot read or create the secret key file: {error}") from error
-    await db.connect()
+    except BaseException:
+        await db.close()
+        raise
     users = UsersRepo(db, keybox)
     confirmations = ConfirmationsRepo(db)
     orders_repo = OrdersRepo(db)
@@ -238,6 +246,8 @@ async def create_app(settings: Settings) -> App:
     renter = Renter(smspva, confirmations, orders_repo, choices)
     i18n = create_i18n()
     outbox = OutboxRepo(db)
+    for user_id in undecryptable:
+        await pause_undecryptable(users, outbox, i18n, user_id)
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url)),

@@ -313,3 +313,88 @@ async def test_a_second_process_on_the_same_database_exits_at_once(
     finally:
         again.send_signal(signal.SIGKILL)
         await again.wait()
+
+
+# --- the secret rule ---------------------------------------------------------------------------------
+
+
+async def _link_and_stop(
+    tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, user: FakeUser, **overrides: Any
+) -> None:
+    smspva.add_account(API_KEY)
+    first = BotRunner(make_settings(tmp_path, tg, smspva, **overrides), tg)
+    await first.start()
+    try:
+        await link_key(tg, user, API_KEY)
+    finally:
+        await first.stop()
+
+
+async def test_a_missing_secret_key_file_beside_stored_keys_refuses_to_start(
+    tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    await _link_and_stop(tmp_path, tg, smspva, alice)  # no SECRET_KEY: secret.key is generated
+    key_file = tmp_path / "secret.key"
+    key_file.unlink()  # lost in a botched backup restore
+    result = await asyncio.to_thread(_run_once, _process_env(tmp_path, tg, smspva), 15)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "secret.key is missing" in lines[0]
+    assert not key_file.exists()  # no new secret that would orphan the stored keys
+
+
+async def test_a_secret_key_that_opens_none_of_the_stored_keys_refuses_to_start(
+    tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    from cryptography.fernet import Fernet
+
+    await _link_and_stop(tmp_path, tg, smspva, alice, secret_key=Fernet.generate_key().decode())
+    env = _process_env(tmp_path, tg, smspva, SECRET_KEY=Fernet.generate_key().decode())
+    result = await asyncio.to_thread(_run_once, env, 15)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "cannot decrypt any of the 1 API keys" in lines[0]
+
+
+async def test_one_undecryptable_key_pauses_that_user_alone_told_once(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, boris: FakeUser
+) -> None:
+    from cryptography.fernet import Fernet
+
+    await linked_with_order(runner, tg, smspva, alice)
+    assert runner.app is not None
+    # Alice's stored key becomes one this bot cannot open (a damaged row, or a rotation run with a key
+    # the bot was not given).
+    foreign = Fernet(Fernet.generate_key()).encrypt(API_KEY.encode())
+    await runner.app.db.execute("UPDATE users SET api_key_enc = ? WHERE id = ?", (foreign, alice.id))
+    # Boris links his key afterwards: the poller must take him on, not stall on Alice's row.
+    boris_key = "borisKey1234567890abcdefABCDEF12"
+    smspva.add_account(boris_key)
+    boris_order = smspva.add_order(boris_key, state=1, days_left=20)
+    await link_key(tg, boris, boris_key)
+    notice = await tg.wait_message(alice.id, "can no longer read the API key", timeout=15)
+    assert "/key" in notice.text
+    db = runner.app.db
+
+    async def boris_synced() -> bool:
+        row = await db.fetch_one("SELECT sms_synced FROM user_orders WHERE id = ?", (boris_order.id,))
+        return bool(row and row["sms_synced"])
+
+    await tg.wait_for(boris_synced, timeout=10)
+    smspva.inject_sms(boris_order.id, "Code 484848 for Boris", "Bank")
+    await tg.wait_message(boris.id, "484848", timeout=10)
+    polls = len(smspva.calls_of("orders"))
+    await asyncio.sleep(1.5)
+    alice_calls = [c for c in smspva.calls_of("orders")[polls:] if c.params.get("apikey") == API_KEY]
+    assert alice_calls == []  # paused: nothing retries her key
+    await runner.restart()  # at start the row is found again: still paused, not told twice
+    await asyncio.sleep(1.5)
+    assert sum("can no longer read" in m.text for m in tg.messages(alice.id)) == 1
+    # Linking the key again resumes her.
+    await link_key(tg, alice, API_KEY)
+    await tg.wait_for(
+        lambda: [c for c in smspva.calls_of("orders")[polls:] if c.params.get("apikey") == API_KEY][1:],
+        timeout=10,
+    )
