@@ -29,6 +29,7 @@ from bot.services.background import Heartbeat
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
+PER_CHAT_INTERVAL_SECONDS = 1.0  # Telegram: about one message per second in one chat
 
 
 class OutboxSender:
@@ -39,7 +40,7 @@ class OutboxSender:
         users: UsersRepo,
         *,
         per_second: float = 25.0,
-        per_chat_interval: float = 1.0,
+        per_chat_interval: float | None = None,
         concurrency: int = 8,
         idle_poll_seconds: float = 1.0,
     ) -> None:
@@ -47,7 +48,9 @@ class OutboxSender:
         self._outbox = outbox
         self._users = users
         self._global_interval = 1.0 / per_second
-        self._per_chat_interval = per_chat_interval
+        self._per_chat_interval = (
+            PER_CHAT_INTERVAL_SECONDS if per_chat_interval is None else per_chat_interval
+        )
         self._slots = asyncio.Semaphore(concurrency)
         self._idle_poll = idle_poll_seconds
         self._wake = asyncio.Event()
@@ -63,12 +66,17 @@ class OutboxSender:
     async def run(self, heartbeat: Heartbeat | None = None) -> None:
         """Send until stopped; a database error propagates to the supervisor, which restarts this."""
         while not self._stopping:
-            dispatched = await self._dispatch_due()
+            dispatched, cooling = await self._dispatch_due()
             if heartbeat is not None:
                 heartbeat.beat()
             if self._stopping:
                 break
-            timeout = self._idle_poll if not dispatched else self._soonest_chat_wait()
+            if dispatched:
+                timeout = self._soonest_chat_wait()
+            elif cooling is not None:  # a chat has a message due once its 1 s spacing ends: not later
+                timeout = min(self._idle_poll, max(0.01, cooling - time.monotonic()))
+            else:
+                timeout = self._idle_poll
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
@@ -78,12 +86,15 @@ class OutboxSender:
         waits = [moment - now for moment in self._next_chat.values() if moment > now]
         return max(0.01, min(waits, default=0.05))
 
-    async def _dispatch_due(self) -> int:
+    async def _dispatch_due(self) -> tuple[int, float | None]:
+        """Send each waiting chat's oldest message; returns how many went out, and the earliest moment
+        a chat held back by its per-chat spacing (or a 429) may send again."""
         now = time.monotonic()
         # Forget chat slots long past: the map stays as small as the set of recently served chats.
         self._next_chat = {chat: moment for chat, moment in self._next_chat.items() if moment > now}
         items = await self._outbox.due(limit=500, exclude_users=set(self._inflight))
         dispatched = 0
+        cooling: float | None = None
         claimed: set[int] = set()
         for item in items:
             if self._stopping:
@@ -91,14 +102,16 @@ class OutboxSender:
             if item.user_id in claimed or item.user_id in self._inflight:
                 continue  # one message at a time per chat, oldest first
             claimed.add(item.user_id)
-            if self._next_chat.get(item.user_id, 0.0) > time.monotonic():
+            ready_at = self._next_chat.get(item.user_id, 0.0)
+            if ready_at > time.monotonic():
+                cooling = ready_at if cooling is None else min(cooling, ready_at)
                 continue
             await self._slots.acquire()
             await self._global_slot()
             task = asyncio.create_task(self._send(item), name=f"outbox-{item.id}")
             self._inflight[item.user_id] = task
             dispatched += 1
-        return dispatched
+        return dispatched, cooling
 
     async def _global_slot(self) -> None:
         now = time.monotonic()
