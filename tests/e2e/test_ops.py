@@ -398,3 +398,19 @@ async def test_one_undecryptable_key_pauses_that_user_alone_told_once(
         lambda: [c for c in smspva.calls_of("orders")[polls:] if c.params.get("apikey") == API_KEY][1:],
         timeout=10,
     )
+
+
+def test_rotate_keys_never_generates_a_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update({"BOT_TOKEN": TOKEN, "DATABASE_PATH": str(tmp_path / "bot.sqlite3")})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.rotate_keys"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "secret.key is missing" in result.stderr
+    assert not (tmp_path / "secret.key").exists()
