@@ -12,6 +12,7 @@ from bot.app import StartupError, create_app
 from bot.config import Settings, config_error_line
 from bot.crypto import SecretKeyError
 from bot.db import DatabaseError
+from bot.instance import InstanceLock, InstanceLockError
 from bot.logs import setup_logging
 
 
@@ -33,13 +34,17 @@ def main() -> int:
         print(config_error_line(error), file=sys.stderr)
         return 2
     setup_logging(settings.log_level)
+    lock = InstanceLock(settings.database_path)
     try:
+        lock.acquire()  # before anything touches the database; held until this process ends
         asyncio.run(_run(settings))
-    except (StartupError, DatabaseError, SecretKeyError) as error:
+    except (StartupError, DatabaseError, SecretKeyError, InstanceLockError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
+    finally:
+        lock.release()
     return 0
 
 

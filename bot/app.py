@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -34,7 +35,7 @@ from bot.handlers import get_routers
 from bot.handlers.confirm import ClaimMiddleware
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import AccessMiddleware, UserMiddleware
-from bot.services.background import BackgroundTasks, every
+from bot.services.background import BackgroundTasks, Heartbeat, every
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
 from bot.services.locks import UserLocks
@@ -42,6 +43,7 @@ from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
 from bot.services.poller import SmsPoller
 from bot.services.renting import Renter
+from bot.services.stored_keys import open_keybox, pause_undecryptable
 from bot.services.watches import WatchService
 from bot.smspva import SmspvaClient
 from bot.throttling import ThrottlingMiddleware
@@ -61,6 +63,7 @@ class App:
     dp: Dispatcher
     deps: Deps  # what handlers get; also how tests reach the repositories
     health: HealthCheck
+    background: BackgroundTasks
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -166,6 +169,9 @@ async def _start_site(web_app: web.Application, host: str, port: int) -> web.App
 
 
 OUTBOX_PRUNE_SECONDS = 6 * 3600
+# How old a loop's last good round may get before /healthz answers 503. The outbox and the poller go
+# round at least every few seconds; a round may wait on a hung Bot API or SMSPVA call (timeouts ~60 s).
+LOOP_STALE_SECONDS = 120.0
 
 
 def _prune(outbox: OutboxRepo) -> Callable[[], Awaitable[None]]:
@@ -178,23 +184,61 @@ def _prune(outbox: OutboxRepo) -> Callable[[], Awaitable[None]]:
     return step
 
 
-async def _expiry_loop(expiry_service: ExpiryService, seconds: float) -> None:
-    await expiry_service.reconcile_interrupted()
-    await every(seconds, expiry_service.check_once, "expiry")
+async def _expiry_loop(expiry: ExpiryService, seconds: float, heartbeat: Heartbeat) -> None:
+    # A failure here (even in the start-up reconciliation) restarts the whole loop, reconciliation first.
+    await expiry.reconcile_interrupted()
+    await every(seconds, expiry.check_once, heartbeat)
+
+
+def _add_loops(
+    background: BackgroundTasks,
+    settings: Settings,
+    sender: OutboxSender,
+    poller: SmsPoller,
+    outbox: OutboxRepo,
+    expiry: ExpiryService,
+    watches: WatchService,
+) -> None:
+    def periodic(seconds: float) -> float:
+        return 3 * seconds + LOOP_STALE_SECONDS  # a few missed rounds, each allowed to be slow
+
+    background.add("outbox", sender.run, stale_after=LOOP_STALE_SECONDS, stop=sender.stop)
+    background.add("poller", poller.run, stale_after=LOOP_STALE_SECONDS, stop=poller.stop)
+    background.add(
+        "outbox-prune",
+        lambda beat: every(OUTBOX_PRUNE_SECONDS, _prune(outbox), beat),
+        stale_after=periodic(OUTBOX_PRUNE_SECONDS),
+    )
+    background.add(
+        "expiry",
+        lambda beat: _expiry_loop(expiry, settings.expiry_check_seconds, beat),
+        stale_after=periodic(settings.expiry_check_seconds),
+    )
+    background.add(
+        "watches",
+        lambda beat: every(settings.watch_check_seconds, watches.check_once, beat),
+        stale_after=periodic(settings.watch_check_seconds),
+    )
 
 
 async def create_app(settings: Settings) -> App:
     db = Database(settings.database_path)
+    configured_secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    if configured_secret:
+        KeyBox(*load_secret_keys(configured_secret, Path()))  # a malformed SECRET_KEY fails before the db
+    await db.connect()
     try:
-        keybox = KeyBox(
-            *load_secret_keys(
-                settings.secret_key.get_secret_value() if settings.secret_key else None,
-                settings.database_path.parent / "secret.key",
-            )
+        # The secret rule (bot/services/stored_keys.py): never a new secret beside stored keys, never
+        # a start with a secret that opens none of them.
+        keybox, undecryptable = await open_keybox(
+            db, configured_secret, settings.database_path.parent / "secret.key"
         )
     except OSError as error:
+        await db.close()
         raise StartupError(f"cannot read or create the secret key file: {error}") from error
-    await db.connect()
+    except BaseException:
+        await db.close()
+        raise
     users = UsersRepo(db, keybox)
     confirmations = ConfirmationsRepo(db)
     orders = OrdersRepo(db)
@@ -208,6 +252,8 @@ async def create_app(settings: Settings) -> App:
     renter = Renter(smspva, confirmations, orders, choices)
     i18n = create_i18n()
     outbox = OutboxRepo(db)
+    for user_id in undecryptable:
+        await pause_undecryptable(users, outbox, i18n, user_id)
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url)),
@@ -266,20 +312,16 @@ async def create_app(settings: Settings) -> App:
     dp.include_routers(*get_routers())
     lag_limit = max(60.0, 5 * settings.poll_idle_seconds)
     mode = "webhook" if settings.webhook_url else "polling"
+    background = BackgroundTasks()
+    _add_loops(background, settings, sender, poller, outbox, expiry_service, watches)
     app = App(
         settings=settings,
         bot=bot,
         dp=dp,
         deps=deps,
-        health=health_check(db, poller, outbox, lag_limit, mode),
+        health=health_check(db, poller, outbox, lag_limit, mode, background.heartbeats),
+        background=background,
     )
-
-    background = BackgroundTasks()
-    background.add("outbox", sender.run, stop=sender.stop)
-    background.add("poller", poller.run, stop=poller.stop)
-    background.add("outbox-prune", lambda: every(OUTBOX_PRUNE_SECONDS, _prune(outbox), "outbox-prune"))
-    background.add("expiry", lambda: _expiry_loop(expiry_service, settings.expiry_check_seconds))
-    background.add("watches", lambda: every(settings.watch_check_seconds, watches.check_once, "watches"))
 
     async def on_startup() -> None:
         await set_commands(bot, i18n)

@@ -16,6 +16,18 @@ class SecretKeyError(RuntimeError):
     """The configured or stored secret key cannot be used."""
 
 
+class UndecryptableKeyError(SecretKeyError):
+    """One stored API key cannot be decrypted with the configured secret (`user_id` when known).
+
+    Callers pause that user (`UsersRepo.pause_undecryptable`, told once) rather than retry: retrying
+    cannot succeed until the key is linked again.
+    """
+
+    def __init__(self, message: str, user_id: int | None = None) -> None:
+        super().__init__(message)
+        self.user_id = user_id
+
+
 class KeyBox:
     """Encrypts and decrypts users' SMSPVA API keys.
 
@@ -39,20 +51,34 @@ class KeyBox:
         try:
             return self._fernet.decrypt(token).decode("utf-8")
         except InvalidToken as error:
-            raise SecretKeyError("stored API key cannot be decrypted with SECRET_KEY") from error
+            raise UndecryptableKeyError("stored API key cannot be decrypted with SECRET_KEY") from error
+
+    def can_decrypt(self, token: bytes) -> bool:
+        try:
+            self._fernet.decrypt(token)
+        except InvalidToken:
+            return False
+        return True
 
     def rotate(self, token: bytes) -> bytes:
         """Re-encrypt a token with the primary key."""
         return self._fernet.rotate(token)
 
 
-def load_secret_keys(configured: str | None, key_file: Path) -> list[bytes]:
+def load_secret_keys(configured: str | None, key_file: Path, *, may_generate: bool = True) -> list[bytes]:
     """SECRET_KEY's keys ("NEW,OLD" during a rotation: the first encrypts, all decrypt), else the
-    key stored in `key_file`, created (mode 0600) once."""
+    key stored in `key_file`, created (mode 0600) once — but only when `may_generate`: a database that
+    already holds encrypted keys needs the secret they were made with, never a new one."""
     if configured:
         return [part.strip().encode("ascii") for part in configured.split(",") if part.strip()]
     if key_file.exists():
         return [key_file.read_bytes().strip()]
+    if not may_generate:
+        raise SecretKeyError(
+            f"{key_file} is missing and SECRET_KEY is not set, but the database holds encrypted API keys: "
+            "restore that file (or set SECRET_KEY to the key they were encrypted with); "
+            "a new key would make them unreadable, so none is generated"
+        )
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     # O_EXCL: two processes starting at once must not overwrite each other's key.

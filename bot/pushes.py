@@ -91,3 +91,19 @@ def key_rejected_notice() -> tuple[str, dict[str, Any]]:
             ]
         ]
     )
+
+
+def key_unreadable_notice() -> tuple[str, dict[str, Any]]:
+    text = _(
+        "🔑 I can no longer read the API key you linked (the bot's encryption key was changed), so I paused "
+        "checking your numbers for SMS. Link your key again to resume: <code>/key YOUR_KEY</code>"
+    )
+    return text, _markup(
+        [
+            [
+                InlineKeyboardButton(
+                    text="🔑 " + _("API key"), callback_data=SettingsCb(action=SettingsAction.KEY).pack()
+                )
+            ]
+        ]
+    )

@@ -22,6 +22,7 @@ async def rotate(settings: Settings) -> int:
         *load_secret_keys(
             settings.secret_key.get_secret_value() if settings.secret_key else None,
             settings.database_path.parent / "secret.key",
+            may_generate=False,  # rotating needs the secret the keys were made with, never a new one
         )
     )
     db = Database(settings.database_path)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot.db import Database
 from bot.db.outbox import OutboxRepo
+from bot.services.background import Heartbeat
 from bot.services.poller import SmsPoller
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, object]]]]
@@ -23,8 +24,15 @@ def webhook_path(webhook_url: str) -> str:
 
 
 def health_check(
-    db: Database, poller: SmsPoller, outbox: OutboxRepo, lag_limit: float, mode: str
+    db: Database,
+    poller: SmsPoller,
+    outbox: OutboxRepo,
+    lag_limit: float,
+    mode: str,
+    loops: Mapping[str, Heartbeat],
 ) -> HealthCheck:
+    """200 while the database answers, the poller is on time and every background loop has completed
+    a round recently (its own `stale_after`); 503 otherwise, with each loop's last good round."""
     started = time.monotonic()
 
     async def check() -> tuple[bool, dict[str, object]]:
@@ -35,7 +43,8 @@ def health_check(
         except Exception:  # any database failure is exactly what /healthz must report
             database_ok, backlog = False, None
         lag = round(poller.lag, 3)
-        healthy = database_ok and lag <= lag_limit
+        stale = sorted(name for name, beat in loops.items() if beat.stale())
+        healthy = database_ok and lag <= lag_limit and not stale
         return healthy, {
             "status": "ok" if healthy else "degraded",
             "mode": mode,
@@ -43,6 +52,8 @@ def health_check(
             "poller_lag_seconds": lag,
             "outbox_backlog": backlog,
             "uptime_seconds": round(time.monotonic() - started),
+            "stale_loops": stale,
+            "loops": {name: beat.report() for name, beat in loops.items()},
         }
 
     return check

@@ -93,17 +93,27 @@ class OutboxRepo:
         return {row["fingerprint"] for row in rows}
 
     async def due(self, limit: int, exclude_users: set[int] | None = None) -> list[OutboxItem]:
+        """The oldest due message of each chat, chats with the longest-waiting message first.
+
+        One row per chat, not the oldest `limit` rows: a chat with a long backlog would otherwise fill
+        the whole batch and starve every other chat behind it (512 queued rows for one chat held the
+        others back ~12 s). The sender sends at most one message per chat per round anyway, so each
+        round serves every waiting chat once: round-robin, oldest head first.
+        """
         rows = await self._db.fetch_all(
             "SELECT o.id, o.user_id, o.kind, o.text, o.markup, o.created_at, o.attempts FROM outbox o"
             " JOIN users u ON u.id = o.user_id"
-            " WHERE o.sent_at IS NULL AND o.failed = 0 AND o.next_attempt_at <= ? AND u.bot_blocked = 0"
+            " WHERE o.id IN ("
+            "   SELECT MIN(id) FROM outbox"
+            "   WHERE sent_at IS NULL AND failed = 0 AND next_attempt_at <= ? GROUP BY user_id"
+            " ) AND u.bot_blocked = 0"
             " ORDER BY o.id LIMIT ?",
-            (time.time(), limit),
+            (time.time(), limit + len(exclude_users or ())),
         )
         items = [_item(row) for row in rows]
         if exclude_users:
             items = [item for item in items if item.user_id not in exclude_users]
-        return items
+        return items[:limit]
 
     async def mark_sent(self, item_id: int) -> None:
         await self._db.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (time.time(), item_id))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.crypto import KeyBox
+from bot.crypto import KeyBox, UndecryptableKeyError
 from bot.db.database import Database
 
 
@@ -102,7 +102,12 @@ class UsersRepo:
         row = await self._db.fetch_one("SELECT api_key_enc FROM users WHERE id = ?", (user_id,))
         if row is None or row["api_key_enc"] is None:
             return None
-        return self._keybox.decrypt(bytes(row["api_key_enc"]))
+        try:
+            return self._keybox.decrypt(bytes(row["api_key_enc"]))
+        except UndecryptableKeyError as error:
+            raise UndecryptableKeyError(
+                f"the stored API key of user_id={user_id} cannot be decrypted with the secret key", user_id
+            ) from error
 
     async def mark_key_invalid(self, user_id: int, invalid: bool = True) -> bool:
         """Flag the key; return True when the flag changed (so the user is told only once)."""
@@ -111,6 +116,14 @@ class UsersRepo:
             (int(invalid), int(time.time()), user_id, int(invalid)),
         )
         return changed > 0
+
+    async def pause_undecryptable(self, user_id: int) -> bool:
+        """Stop polling for a user whose stored key cannot be decrypted (linking a key again resumes).
+
+        Shares the `key_invalid` pause with a key SMSPVA rejected: either way the stored key is
+        unusable and only a fresh /key helps. True when newly paused, so the user is told only once.
+        """
+        return await self.mark_key_invalid(user_id)
 
     async def set_bot_blocked(self, user_id: int, blocked: bool) -> bool:
         changed = await self._db.execute(
@@ -135,6 +148,7 @@ class UsersRepo:
         return [(int(row["id"]), bytes(row["api_key_enc"])) for row in rows]
 
     def decrypt_key(self, token: bytes) -> str:
+        """Raises UndecryptableKeyError for a token the secret key cannot open."""
         return self._keybox.decrypt(token)
 
     async def reencrypt_keys(self) -> int:
@@ -143,3 +157,9 @@ class UsersRepo:
         updates = [(self._keybox.rotate(bytes(row["api_key_enc"])), int(row["id"])) for row in rows]
         await self._db.execute_many("UPDATE users SET api_key_enc = ? WHERE id = ?", updates)
         return len(updates)
+
+
+async def stored_api_keys(db: Database) -> list[tuple[int, bytes]]:
+    """Every stored (user id, encrypted key): read before the secret is chosen, to check it."""
+    rows = await db.fetch_all("SELECT id, api_key_enc FROM users WHERE api_key_enc IS NOT NULL")
+    return [(int(row["id"]), bytes(row["api_key_enc"])) for row in rows]

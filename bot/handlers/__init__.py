@@ -11,6 +11,7 @@ from bot.handlers import (
     errors,
     fallback,
     language,
+    membership,
     orders,
     rent,
     settings,
@@ -39,6 +40,7 @@ def get_routers() -> list[Router]:
         rent.router,
         orders.router,
         archive.router,
+        membership.router,
         fallback.router,
         errors.router,
     ]

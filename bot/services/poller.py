@@ -38,12 +38,15 @@ from dataclasses import dataclass, field
 
 from aiogram.utils.i18n import I18n
 
+from bot.crypto import UndecryptableKeyError
 from bot.db.orders import OrdersRepo
 from bot.db.outbox import NewMessage, OutboxRepo
 from bot.db.users import UserRow, UsersRepo
 from bot.i18n import user_locale
 from bot.pushes import gone_notice, key_rejected_notice, offline_notice, online_notice, sms_message
+from bot.services.background import Heartbeat
 from bot.services.outbox import OutboxSender
+from bot.services.stored_keys import pause_undecryptable
 from bot.smspva import ErrorKind, Order, OrderState, Sms, SmspvaClient, SmspvaError, SmspvaUnavailable
 
 log = logging.getLogger(__name__)
@@ -145,7 +148,13 @@ class SmsPoller:
             state = self._state.get(user_id)
             if state is not None and state.token == token:
                 continue
-            apikey = self._users.decrypt_key(token)
+            try:
+                apikey = self._users.decrypt_key(token)
+            except UndecryptableKeyError:  # paused and told once, so out of pollable(): never retried
+                current.discard(user_id)
+                if await pause_undecryptable(self._users, self._outbox, self._i18n, user_id):
+                    self._sender.wake()
+                continue
             # Spread users evenly over the interval (golden-ratio phases by id), never in a herd.
             phase = (user_id * 0.6180339887) % 1.0
             fresh = _UserState(apikey=apikey, token=token, phase=phase, next_due=now)
@@ -157,8 +166,10 @@ class SmsPoller:
             del self._state[gone]
         self._last_refresh = now
 
-    async def run(self) -> None:
+    async def run(self, heartbeat: Heartbeat | None = None) -> None:
         while not self._stopping:
+            if heartbeat is not None:
+                heartbeat.beat()  # a round of the scheduler: /healthz sees a hung or crashed poller
             now = time.monotonic()
             if now - self._last_refresh >= USERS_REFRESH_SECONDS:
                 try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -20,6 +21,7 @@ from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.flows import link_key
 from tests.harness import TOKEN, BotRunner
+from tests.telegram_proxy import TelegramProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -204,3 +206,153 @@ async def test_key_linked_twice_is_fine(
     smspva.add_account(API_KEY)
     await link_key(tg, alice, API_KEY)
     await link_key(tg, alice, API_KEY)
+
+
+# --- outbox fairness -----------------------------------------------------------------------------
+
+
+async def _linked(runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, user: FakeUser, key: str) -> int:
+    """`user` links `key`, which has one online order; returns it once its SMS baseline is taken."""
+    smspva.add_account(key, balance=100)
+    order = smspva.add_order(key, service="opt16", state=1, days_left=20)
+    await link_key(tg, user, key)
+    assert runner.app is not None
+    db = runner.app.db
+
+    async def synced() -> bool:
+        row = await db.fetch_one("SELECT sms_synced FROM user_orders WHERE id = ?", (order.id,))
+        return bool(row and row["sms_synced"])
+
+    await tg.wait_for(synced, timeout=10)
+    return int(order.id)
+
+
+async def _pending(runner: BotRunner, user_id: int) -> int:
+    assert runner.app is not None
+    row = await runner.app.db.fetch_one(
+        "SELECT COUNT(*) FROM outbox WHERE user_id = ? AND sent_at IS NULL AND failed = 0", (user_id,)
+    )
+    return int(row[0]) if row else 0
+
+
+async def test_a_long_backlog_in_one_chat_does_not_hold_up_the_others(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, boris: FakeUser
+) -> None:
+    flooded = await _linked(runner, tg, smspva, alice, API_KEY)
+    other = await _linked(runner, tg, smspva, boris, "otherKey1234567890abcdefABCDEF")
+    for n in range(520):  # more than the sender reads per round: one chat could fill the batch
+        smspva.inject_sms(flooded, f"Flood message {n:03d}", "Flood")
+    await tg.wait_for(lambda: _pending(runner, alice.id), timeout=10)
+    smspva.inject_sms(other, "Code 313131 for Boris", "Bank")
+    # Alice gets 1 message/s; Boris must not queue behind her 520 (the old sender took him ~20 s).
+    await tg.wait_message(boris.id, "313131", timeout=5)
+    assert await _pending(runner, alice.id) > 500
+    assert len(sms_messages(tg, boris, "313131")) == 1
+
+
+# --- blocked, then unblocked without /start -----------------------------------------------------------
+
+
+async def test_unblocking_the_bot_resumes_pushes_without_start(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    assert runner.app is not None
+    db = runner.app.db
+    tg.block(alice.id)
+    smspva.inject_sms(order_id, "Code 353535 while blocked", "Bank")
+
+    async def blocked() -> bool:
+        row = await db.fetch_one("SELECT bot_blocked FROM users WHERE id = ?", (alice.id,))
+        return bool(row and row["bot_blocked"])
+
+    await tg.wait_for(blocked, timeout=10)
+    await asyncio.sleep(1)
+    tg.unblock(alice.id)  # Telegram sends `my_chat_member` (kicked -> member); Alice types nothing
+    await tg.wait_message(alice.id, "353535", timeout=10)
+    smspva.inject_sms(order_id, "Code 363636 after unblocking", "Bank")
+    await tg.wait_message(alice.id, "363636", timeout=10)
+    assert len(sms_messages(tg, alice, "353535")) == 1
+    assert len(sms_messages(tg, alice, "363636")) == 1
+    assert "my_chat_member" in tg.calls_of("setWebhook" if runner.settings.webhook_url else "getUpdates")[
+        -1
+    ].params.get("allowed_updates", [])
+
+
+def _count_pending(database: Path, user_ids: list[int]) -> int:
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
+        marks = ",".join("?" * len(user_ids))
+        row = conn.execute(
+            f"SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND user_id IN ({marks})", user_ids
+        ).fetchone()
+    return int(row[0])
+
+
+async def test_sigkill_with_500_queued_for_one_chat_and_10_for_others(
+    tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva
+) -> None:
+    proxy = TelegramProxy(tg.base_url)
+    await proxy.start()
+    env = {**_bot_env(tmp_path, tg, smspva), "TELEGRAM_API_URL": proxy.base_url}
+    # Telegram's 1 message/s per chat would make the 500 take 500 s: the test process runs the real
+    # `main()` with the per-chat spacing shortened; everything else is production.
+    launcher = (
+        "import sys, bot.services.outbox as o; o.PER_CHAT_INTERVAL_SECONDS = 0.02; "
+        "from bot.__main__ import main; sys.exit(main())"
+    )
+
+    async def spawn() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-c", launcher, cwd=ROOT, env=env, stderr=asyncio.subprocess.DEVNULL
+        )
+
+    big = FakeUser(id=7100, language_code="en")
+    small = [FakeUser(id=7200 + n, language_code="en") for n in range(10)]
+    orders: dict[int, int] = {}
+    proc = await spawn()
+    try:
+        for person in [big, *small]:
+            key = f"fairKey{person.id}abcdefghijklmnop"
+            smspva.add_account(key)
+            orders[person.id] = int(smspva.add_order(key, state=1, days_left=20).id)
+            await link_key(tg, person, key)
+        await tg.wait_for(lambda: len({c.params.get("id") for c in smspva.calls_of("sms")}) >= 11, timeout=20)
+        proxy.flood("sendMessage", retry_after=1)  # nothing gets through: the outbox fills up
+        database = tmp_path / "bot.sqlite3"
+        for n in range(500):
+            smspva.inject_sms(orders[big.id], f"Backlog {n:03d}", "Flood")
+        await tg.wait_for(lambda: _count_pending(database, [big.id]) >= 500, timeout=20)
+        for n, person in enumerate(small):
+            smspva.inject_sms(orders[person.id], f"Small code {900000 + n}", "Bank")
+        await tg.wait_for(lambda: _count_pending(database, [p.id for p in small]) >= 10, timeout=20)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        proxy.calm()
+        mark = len(tg.calls)
+        proc = await spawn()
+
+        def delivered() -> list[str]:
+            found: list[str] = []
+            for call in tg.calls[mark:]:
+                if call.method == "sendMessage" and call.status == 200:
+                    text = str(call.params.get("text", ""))
+                    found += ["".join(m) for m in re.findall(r"Backlog (\d{3})|Small code (\d{6})", text)]
+            return found
+
+        await tg.wait_for(lambda: len(set(delivered())) >= 510, timeout=90)
+        await asyncio.sleep(1)
+        sent = delivered()
+        assert len(sent) == 510, Counter(sent).most_common(3)  # all delivered, none twice
+        last_small = max(i for i, ref in enumerate(sent) if len(ref) == 6)
+        big_first = sum(1 for ref in sent[:last_small] if len(ref) == 3)
+        # The 10 went out in the first round, not one behind each of the big chat's messages.
+        assert big_first <= 3, sent[: last_small + 1]
+    finally:
+        await proxy.stop()
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), timeout=20)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
