@@ -189,7 +189,7 @@ async def create_app(settings: Settings) -> App:
     except OSError as error:
         raise StartupError(f"cannot read or create the secret key file: {error}") from error
     await db.connect()
-    users = UsersRepo(db, keybox)
+    users = UsersRepo(db, keybox, allowed=settings.allowed_user_ids)
     confirmations = ConfirmationsRepo(db)
     orders_repo = OrdersRepo(db)
     choices = ChoicesRepo(db)
@@ -253,10 +253,15 @@ async def create_app(settings: Settings) -> App:
     )
     throttling = ThrottlingMiddleware(settings.throttle_per_minute)
     for observer in (dp.message, dp.callback_query):
+        # Order matters. The throttle comes first, so everyone (refused users too) is slowed alike;
+        # the ALLOWED_USER_IDS gate comes before UserMiddleware, so a refused user leaves no row.
+        # Their replies are in Telegram's language (no row is read yet); the second
+        # LocaleMiddleware switches to the user's saved choice for the handlers.
+        observer.outer_middleware(LocaleMiddleware(i18n))
+        observer.outer_middleware(throttling)
+        observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
         observer.outer_middleware(UserMiddleware(users))
         observer.outer_middleware(LocaleMiddleware(i18n))
-        observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
-        observer.outer_middleware(throttling)
     dp.include_routers(*get_routers())
     lag_limit = max(60.0, 5 * settings.poll_idle_seconds)
     mode = "webhook" if settings.webhook_url else "polling"

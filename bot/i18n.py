@@ -68,7 +68,8 @@ def user_locale(user: UserRow) -> str:
 
 
 class LocaleMiddleware(I18nMiddleware):
-    """Runs after UserMiddleware, which puts the user's row into `data["user"]`."""
+    """The user's saved choice when UserMiddleware has put their row into `data["user"]`; before
+    that (the throttle's and the access gate's replies) Telegram's language."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         user: UserRow | None = data.get("user")

@@ -31,7 +31,10 @@ class UserMiddleware(BaseMiddleware):
 
 
 class AccessMiddleware(BaseMiddleware):
-    """Politely refuses everyone outside ALLOWED_USER_IDS (empty set = everyone is welcome)."""
+    """Politely refuses everyone outside ALLOWED_USER_IDS (empty set = everyone is welcome).
+
+    Runs after the throttle (a refused user who floods is slowed like anyone) and before
+    UserMiddleware: a refusal stores nothing, so strangers cannot grow the database."""
 
     def __init__(self, allowed: frozenset[int]) -> None:
         self._allowed = allowed

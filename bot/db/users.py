@@ -46,17 +46,30 @@ _COLUMNS = "id, language, tg_language, timezone, api_key_last4, key_invalid, bot
 
 
 class UsersRepo:
-    def __init__(self, db: Database, keybox: KeyBox) -> None:
+    """`allowed` is ALLOWED_USER_IDS (empty = everyone). The bot acts for nobody outside it: such a
+    user is never polled, and `get()` finds no row for them, so no background service (pushes,
+    expiry warnings, watches, auto-prolong) reaches them even if their row predates the list."""
+
+    def __init__(self, db: Database, keybox: KeyBox, *, allowed: frozenset[int] = frozenset()) -> None:
         self._db = db
         self._keybox = keybox
+        self._allowed = allowed
+
+    def is_allowed(self, user_id: int) -> bool:
+        return not self._allowed or user_id in self._allowed
 
     async def get(self, user_id: int) -> UserRow | None:
+        if not self.is_allowed(user_id):
+            return None
+        return await self._get(user_id)
+
+    async def _get(self, user_id: int) -> UserRow | None:
         row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
         return _row_to_user(row) if row else None
 
     async def get_or_create(self, user_id: int, tg_language: str | None = None) -> UserRow:
         """The user's row; created on first contact, Telegram's language kept up to date."""
-        user = await self.get(user_id)
+        user = await self._get(user_id)
         if user is not None and user.tg_language == tg_language:
             return user
         now = int(time.time())
@@ -65,7 +78,7 @@ class UsersRepo:
             " ON CONFLICT(id) DO UPDATE SET tg_language = excluded.tg_language",
             (user_id, tg_language, now, now),
         )
-        user = await self.get(user_id)
+        user = await self._get(user_id)
         assert user is not None  # just written
         return user
 
@@ -128,11 +141,14 @@ class UsersRepo:
         return int(row[0]) if row else 0
 
     async def pollable(self) -> list[tuple[int, bytes]]:
-        """Users whose orders the poller watches: a working key, and a chat that accepts messages."""
+        """Users whose orders the poller watches: a working key, a chat that accepts messages, and
+        (when ALLOWED_USER_IDS is set) on the list."""
         rows = await self._db.fetch_all(
             "SELECT id, api_key_enc FROM users WHERE api_key_enc IS NOT NULL AND key_invalid = 0 AND bot_blocked = 0"
         )
-        return [(int(row["id"]), bytes(row["api_key_enc"])) for row in rows]
+        return [
+            (int(row["id"]), bytes(row["api_key_enc"])) for row in rows if self.is_allowed(int(row["id"]))
+        ]
 
     def decrypt_key(self, token: bytes) -> str:
         return self._keybox.decrypt(token)

@@ -1,0 +1,106 @@
+"""Trust boundaries, end to end: who may use the bot, whose key is whose, what a message may carry."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.db import Database
+from bot.db.expiry import ExpiryRepo
+from tests.conftest import API_KEY
+from tests.fakes.smspva import FakeSmspva
+from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.flows import link_key
+from tests.harness import BotRunner, ErrorCollector, make_settings, secrets_in_logs, webhook_overrides
+
+MakeRunner = Callable[..., BotRunner]
+
+
+@pytest.fixture
+async def make_runner(
+    tmp_path: Path,
+    tg: FakeTelegram,
+    smspva: FakeSmspva,
+    error_logs: ErrorCollector,
+    bot_mode: str,
+) -> AsyncIterator[MakeRunner]:
+    """Several runs of the bot on one database (a restart with other settings), in the test's mode,
+    with the same checks as the `runner` fixture: no error logged, no secret in any log."""
+    made: list[BotRunner] = []
+
+    def make(**overrides: Any) -> BotRunner:
+        mode = webhook_overrides() if bot_mode == "webhook" else {}
+        made.append(BotRunner(make_settings(tmp_path, tg, smspva, **mode, **overrides), tg))
+        return made[-1]
+
+    yield make
+    for bot_runner in made:
+        await bot_runner.stop()
+    assert not [f"{r.name}: {r.getMessage()}" for r in error_logs.records], "the bot logged errors"
+    assert not secrets_in_logs(error_logs.all, smspva), "secrets reached the logs"
+
+
+# --- 9. ALLOWED_USER_IDS ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bot_overrides", [{"allowed_user_ids": "1001", "throttle_per_minute": 3}])
+async def test_refused_users_leave_no_row_and_are_throttled(
+    runner: BotRunner, tg: FakeTelegram, alice: FakeUser, boris: FakeUser
+) -> None:
+    for _ in range(8):
+        tg.send_text(boris, "/start")
+    await tg.wait_message(boris.id, "Слишком быстро", timeout=10)
+    await asyncio.sleep(0.5)
+    texts = [m.text for m in tg.messages(boris.id)]
+    assert sum("закрытый" in text for text in texts) == 3  # the throttle runs before the gate's reply
+    assert sum("Слишком быстро" in text for text in texts) == 1
+    tg.press(boris, tg.messages(boris.id)[0], "m1:s")  # a button press stores nothing either
+    assert runner.app is not None
+    assert await runner.app.db.fetch_one("SELECT id FROM users WHERE id = ?", (boris.id,)) is None
+    tg.send_text(alice, "/start")
+    await tg.wait_message(alice.id, "SMS numbers for rent")
+    assert await runner.app.db.fetch_one("SELECT id FROM users WHERE id = ?", (alice.id,)) is not None
+    rows = await runner.app.db.fetch_all("SELECT id FROM users")
+    assert [row["id"] for row in rows] == [alice.id]
+
+
+async def test_removing_an_id_stops_polling_pushes_and_auto_prolong(
+    make_runner: MakeRunner, tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY)
+    order = smspva.add_order(API_KEY, state=1, days_left=10)
+    first = make_runner(allowed_user_ids="1001")
+    await first.start()
+    await link_key(tg, alice, API_KEY)
+    assert first.app is not None
+    db = first.app.db
+    await tg.wait_for(lambda: db.fetch_one("SELECT id FROM user_orders WHERE id = ?", (order.id,)))
+    await first.stop()
+    # While the bot is down: the order nears its end with auto-prolong on, and an SMS arrives.
+    smspva.orders[order.id].until = smspva.now() + 5 * 86400
+    await _enable_auto_prolong(tmp_path, order.id, alice.id)
+    seen_before = len(tg.messages(alice.id))
+    calls_before = len(smspva.calls)
+    second = make_runner(allowed_user_ids="1002", expiry_check_seconds=0.2, expiry_warn_hours="300")
+    await second.start()
+    smspva.inject_sms(order.id, "Your code is 424242")
+    await asyncio.sleep(3)
+    assert [c.method for c in smspva.calls[calls_before:] if c.params.get("apikey") == API_KEY] == []
+    assert tg.messages(alice.id)[seen_before:] == []
+    assert smspva.calls_of("prolong") == []
+
+
+async def _enable_auto_prolong(tmp_path: Path, order_id: int, user_id: int) -> None:
+    db = Database(tmp_path / "bot.sqlite3")
+    await db.connect()
+    try:
+        await ExpiryRepo(db).set_auto(order_id, user_id, "week", 1)
+        until = int(time.time()) + 5 * 86400  # inside the prolong window: auto-prolong would fire
+        await db.execute("UPDATE user_orders SET until = ? WHERE id = ?", (until, order_id))
+    finally:
+        await db.close()
