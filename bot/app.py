@@ -30,8 +30,9 @@ from bot.db.expiry import ExpiryRepo
 from bot.db.orders import OrdersRepo
 from bot.db.outbox import OutboxRepo
 from bot.handlers import get_routers
+from bot.handlers.account import KeyForm
 from bot.i18n import LocaleMiddleware, create_i18n
-from bot.middlewares import AccessMiddleware, UserMiddleware
+from bot.middlewares import AccessMiddleware, KeyPasteGuard, UserMiddleware
 from bot.services.background import BackgroundTasks, every
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
@@ -258,6 +259,8 @@ async def create_app(settings: Settings) -> App:
         # Their replies are in Telegram's language (no row is read yet); the second
         # LocaleMiddleware switches to the user's saved choice for the handlers.
         observer.outer_middleware(LocaleMiddleware(i18n))
+        if observer is dp.message:  # before the throttle: a key must go even from a flooding user
+            observer.outer_middleware(KeyPasteGuard(throttling, frozenset({KeyForm.waiting.state or ""})))
         observer.outer_middleware(throttling)
         observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
         observer.outer_middleware(UserMiddleware(users))

@@ -1,15 +1,21 @@
-"""Per-update middlewares: the current user's row, and the ALLOWED_USER_IDS gate."""
+"""Per-update middlewares: the key-paste guard, the ALLOWED_USER_IDS gate and the current user's row."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
 
+from bot.apikey import looks_like_key
 from bot.db import UsersRepo
+from bot.throttling import ThrottlingMiddleware
+
+log = logging.getLogger(__name__)
 
 
 class UserMiddleware(BaseMiddleware):
@@ -55,4 +61,46 @@ class AccessMiddleware(BaseMiddleware):
             await event.answer(text)
         elif isinstance(event, CallbackQuery):
             await event.answer(text, show_alert=True)
+        return None
+
+
+class KeyPasteGuard(BaseMiddleware):
+    """Deletes at once any message that looks like an API key sent where no key is expected
+    (a search, the time zone prompt, another command...), so it neither stays in the chat nor is
+    echoed back by a handler, and says how to link a key instead.
+
+    Outermost on messages: before the throttle (a throttled key must still go) and the access
+    gate. `/key KEY` and the key prompt's own state are left to their handler, which deletes too.
+    The note is sent only while the throttle allows it: a flood of keys is deleted, not answered.
+    """
+
+    def __init__(self, throttling: ThrottlingMiddleware, key_states: frozenset[str]) -> None:
+        self._throttling = throttling
+        self._key_states = key_states
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, Message) or data.get("raw_state") in self._key_states:
+            return await handler(event, data)
+        text = event.text or event.caption or ""
+        first = text.split(maxsplit=1)[0].lower() if text.strip() else ""
+        if first.split("@")[0] == "/key" or not looks_like_key(text):
+            return await handler(event, data)
+        bot: Bot = data["bot"]
+        try:
+            await bot.delete_message(event.chat.id, event.message_id)
+        except TelegramBadRequest as error:
+            log.warning("could not delete key-shaped message reason=%s", error.message)
+        log.info("key-shaped message deleted user_id=%s", event.chat.id)
+        if event.from_user is None or self._throttling.allow(event.from_user.id):
+            await event.answer(
+                _(
+                    "🔒 I deleted your message: it looked like an API key, and keys must not stay in a chat. "
+                    "To link your SMSPVA key, send /key followed by the key, or open Settings → API key."
+                )
+            )
         return None

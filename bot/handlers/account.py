@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -14,6 +13,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.apikey import KEY_RE
 from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb
 from bot.db import UserRow, UsersRepo
 from bot.formatting import masked_key
@@ -25,10 +25,6 @@ from bot.smspva import ErrorKind, SmspvaClient, SmspvaError, SmspvaUnavailable
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
-
-# SMSPVA keys are opaque alphanumeric tokens (about 30 characters). Anything with spaces or far
-# outside that length is certainly not a key, and is refused without asking upstream.
-_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 
 
 class KeyForm(StatesGroup):
@@ -79,7 +75,7 @@ async def link_key(
 ) -> None:
     await _delete_quietly(bot, message)
     key = raw_key.strip()
-    if not _KEY_RE.match(key):
+    if not KEY_RE.match(key):
         await message.answer(
             _("That does not look like an SMSPVA API key (letters and digits, no spaces). Nothing was saved.")
         )

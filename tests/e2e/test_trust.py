@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from bot.callbacks import RentAction, RentCb
 from bot.db import Database
 from bot.db.expiry import ExpiryRepo
 from tests.conftest import API_KEY
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.flows import link_key
+from tests.flows import link_key, press, press_data
 from tests.harness import BotRunner, ErrorCollector, make_settings, secrets_in_logs, webhook_overrides
 
 MakeRunner = Callable[..., BotRunner]
@@ -104,3 +105,44 @@ async def _enable_auto_prolong(tmp_path: Path, order_id: int, user_id: int) -> N
         await db.execute("UPDATE user_orders SET until = ? WHERE id = ?", (until, order_id))
     finally:
         await db.close()
+
+
+# --- 10. Keys pasted in the wrong place ------------------------------------------------------------
+
+RUSSIA = RentCb(action=RentAction.COUNTRY, country="RU").pack()
+
+
+async def test_a_key_pasted_into_search_or_time_zone_is_deleted_never_echoed(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, amal: FakeUser
+) -> None:
+    smspva.add_account(API_KEY)
+    # In the service search: deleted, explained, not searched for; the search still works after.
+    tg.send_text(alice, "/rent")
+    screen = await tg.wait_message(alice.id, "country")
+    for _ in range(3):
+        if any(b.get("callback_data") == RUSSIA for row in screen.buttons() for b in row):
+            break
+        screen = await press(tg, alice, screen, "▶️")
+    screen = await press_data(tg, alice, screen, RUSSIA)
+    pasted = tg.send_text(alice, API_KEY)
+    note = await tg.wait_message(alice.id, "looked like an API key", after=screen.message_id)
+    assert "/key" in note.text
+    assert tg.user_message_deleted(alice.id, pasted)
+    tg.send_text(alice, "INSTA")
+    await tg.wait_message(alice.id, "«INSTA»", after=note.message_id)
+    # At the time zone prompt, inside a sentence, in Arabic; the prompt still takes a zone after.
+    tg.send_text(amal, "/settings")
+    settings = await tg.wait_message(amal.id, "الإعدادات")
+    prompt = await press(tg, amal, settings, "🕒")
+    pasted = tg.send_text(amal, f"my key: {API_KEY}")
+    note = await tg.wait_message(amal.id, "/key", after=prompt.message_id)
+    assert tg.user_message_deleted(amal.id, pasted)
+    tg.send_text(amal, "Europe/Istanbul")
+    await tg.wait_message(amal.id, "Istanbul", after=note.message_id)
+    # Never echoed, never sent upstream.
+    for user in (alice, amal):
+        assert not [m.text for m in tg.messages(user.id) if API_KEY in m.text or API_KEY[:12] in m.text]
+    assert not [call for call in smspva.calls if call.params.get("apikey") == API_KEY]
+    # /key itself is left to its handler, which links (and deletes) as before.
+    await link_key(tg, alice, API_KEY)
+    assert [call.params.get("apikey") for call in smspva.calls_of("orders")][:1] == [API_KEY]
