@@ -127,7 +127,8 @@ def flag(code: str) -> str:
 
 
 def country_name(code: str, api_name: str, locale: str | None = None) -> str:
-    """Babel's name in the user's language for ISO codes, else the API's own name."""
+    """Babel's name in the user's language for ISO codes, else the API's own name (plain text:
+    escape it for HTML, it may come from upstream)."""
     if len(code) == 2 and code.upper() in _iso_territories():
         try:
             name = Locale.parse(locale or current_locale()).territories.get(code.upper())

@@ -38,7 +38,8 @@ class RentForm(StatesGroup):
 
 
 def country_label(country: Country) -> str:
-    return f"{flag(country.code)} {country_name(country.code, country.name)}"
+    """For HTML texts: the name may be SMSPVA's own, so it is escaped (buttons take plain text)."""
+    return f"{flag(country.code)} {escape(country_name(country.code, country.name))}"
 
 
 # --- 1. countries ------------------------------------------------------------------------------
@@ -54,7 +55,7 @@ async def render_countries(
         return
     recent = await choices.recent_countries(user.id)
     order = {code: index for index, code in enumerate(recent)}
-    labelled = [(c.code, country_label(c)) for c in all_countries]
+    labelled = [(c.code, f"{flag(c.code)} {country_name(c.code, c.name)}") for c in all_countries]  # buttons
     labelled.sort(key=lambda item: (order.get(item[0], len(order)), item[1].split(" ", 1)[-1].casefold()))
     again: list[tuple[str, RentCb]] = []
     by_code = {c.code: c for c in all_countries}

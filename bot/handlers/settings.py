@@ -198,7 +198,7 @@ async def watches_screen(user: UserRow, choices: ChoicesRepo) -> tuple[str, Inli
             lines.append(
                 _("• {service} — {country}, until {date}").format(
                     service=escape(watch.service_name),
-                    country=f"{flag(watch.country)} {watch.country}",
+                    country=f"{flag(watch.country)} {escape(watch.country)}",
                     date=local_date(watch.expires_at, user.timezone),
                 )
             )

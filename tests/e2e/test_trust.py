@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.callbacks import RentAction, RentCb
+from bot.callbacks import OrderAction, OrderCb, RentAction, RentCb
 from bot.db import Database
 from bot.db.expiry import ExpiryRepo
 from tests.conftest import API_KEY
-from tests.fakes.smspva import FakeSmspva
+from tests.fakes.smspva import Country, FakeSmspva, Service
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.flows import link_key, press, press_data
+from tests.flows import find_on_pages, labels, link_key, press, press_data
 from tests.harness import BotRunner, ErrorCollector, make_settings, secrets_in_logs, webhook_overrides
 
 MakeRunner = Callable[..., BotRunner]
@@ -146,3 +147,71 @@ async def test_a_key_pasted_into_search_or_time_zone_is_deleted_never_echoed(
     # /key itself is left to its handler, which links (and deletes) as before.
     await link_key(tg, alice, API_KEY)
     assert [call.params.get("apikey") for call in smspva.calls_of("orders")][:1] == [API_KEY]
+
+
+# --- 11. Upstream text in HTML ---------------------------------------------------------------------
+
+ODD_COUNTRY = "Isles <b>& Co"
+ODD_SERVICE = "Shop <b>&"
+ODD_EMPTY = "Mall <i>&"
+
+
+@pytest.mark.parametrize("bot_overrides", [{"watch_check_seconds": 0.3}])
+async def test_upstream_names_with_html_are_shown_literally(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=500)
+    smspva.countries["QQ"] = Country(
+        "QQ",
+        ODD_COUNTRY,
+        "+999",
+        {
+            "opt1": Service("opt1", ODD_SERVICE, Decimal("1.00"), 50),
+            "opt2": Service("opt2", ODD_EMPTY, Decimal("1.00"), 0),
+        },
+    )
+    await link_key(tg, alice, API_KEY)
+    tg.send_text(alice, "/rent")
+    screen = await tg.wait_message(alice.id, "country")
+    screen = await find_on_pages(tg, alice, screen, ODD_COUNTRY)  # a button: plain text, as is
+    services = await press(tg, alice, screen, ODD_COUNTRY, expect=ODD_COUNTRY)
+    # The screen with the watch offer for the empty service, then the summary of the other one.
+    offer = await press_data(
+        tg, alice, services, RentCb(action=RentAction.SERVICE, country="QQ", service="opt2").pack()
+    )
+    assert ODD_EMPTY in offer.text
+    assert ODD_COUNTRY in offer.text
+    query = tg.press_button(alice, offer, "Notify me")
+    await tg.wait_for(lambda: tg.answered(query))
+    tg.send_text(alice, "/rent")
+    screen = await find_on_pages(tg, alice, await tg.wait_message(alice.id, "country"), ODD_COUNTRY)
+    services = await press(tg, alice, screen, ODD_COUNTRY, expect=ODD_COUNTRY)
+    periods = await press_data(
+        tg, alice, services, RentCb(action=RentAction.SERVICE, country="QQ", service="opt1").pack()
+    )
+    summary = await press_data(
+        tg,
+        alice,
+        periods,
+        RentCb(action=RentAction.PERIOD, country="QQ", service="opt1", dtype="week", dcount=1).pack(),
+        expect="$",
+    )
+    assert ODD_COUNTRY in summary.text
+    assert ODD_SERVICE in summary.text
+    confirm = next(label for label in labels(summary) if label.startswith("✅"))
+    rented = await press(tg, alice, summary, confirm, expect="Number rented", timeout=10)
+    assert ODD_SERVICE in rented.text
+    # The order card, and the watch notification pushed on its own.
+    order_id = max(smspva.orders)
+    tg.send_text(alice, "/orders")
+    listing = await tg.wait_message(alice.id, after=rented.message_id)
+    card = await press_data(tg, alice, listing, OrderCb(action=OrderAction.CARD, order_id=order_id).pack())
+    assert ODD_COUNTRY in card.text
+    assert ODD_SERVICE in card.text
+    smspva.set_count("QQ", "opt2", 3)
+    note = await tg.wait_message(alice.id, "available again", timeout=10)
+    assert ODD_COUNTRY in note.text
+    assert ODD_EMPTY in note.text
+    # What a user saw is the literal text: every `<` and `&` reached Telegram escaped.
+    for message in tg.messages(alice.id):
+        assert "<b>&" not in message.html
