@@ -36,6 +36,7 @@ from bot.middlewares import AccessMiddleware, KeyPasteGuard, UserMiddleware
 from bot.services.background import BackgroundTasks, every
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
+from bot.services.key_links import KeyLinks
 from bot.services.locks import UserLocks
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
@@ -210,6 +211,7 @@ async def create_app(settings: Settings) -> App:
     )
     sender = OutboxSender(bot, outbox, users)
     watches = WatchService(choices, users, catalog, outbox, sender, i18n)
+    key_links = KeyLinks(users, outbox, sender, i18n)
     poller = SmsPoller(
         smspva,
         users,
@@ -237,6 +239,7 @@ async def create_app(settings: Settings) -> App:
         settings=settings,
         db=db,
         users=users,
+        key_links=key_links,
         smspva=smspva,
         keybox=keybox,
         confirmations=confirmations,
@@ -288,6 +291,7 @@ async def create_app(settings: Settings) -> App:
     background.add("watches", lambda: every(settings.watch_check_seconds, watches.check_once, "watches"))
 
     async def on_startup() -> None:
+        await key_links.settle()  # before any update: every linked key has its hash
         await set_commands(bot, i18n)
         background.start()
 

@@ -20,6 +20,7 @@ from bot.formatting import masked_key
 from bot.handlers.screen import show
 from bot.keyboards.common import back_button, home_button
 from bot.messages import upstream_error
+from bot.services.key_links import KeyLinks
 from bot.services.poller import SmsPoller
 from bot.smspva import ErrorKind, SmspvaClient, SmspvaError, SmspvaUnavailable
 
@@ -69,7 +70,7 @@ async def link_key(
     bot: Bot,
     raw_key: str,
     user: UserRow,
-    users: UsersRepo,
+    key_links: KeyLinks,
     smspva: SmspvaClient,
     poller: SmsPoller,
 ) -> None:
@@ -94,7 +95,7 @@ async def link_key(
             text = upstream_error(error) + "\n" + _("The key was not saved.")
         await message.answer(text)
         return
-    await users.set_api_key(user.id, key)
+    await key_links.link(user.id, key)  # one key, one account: taken from any other
     poller.poke(user.id)
     log.info("api key linked user_id=%s", user.id)
     builder = InlineKeyboardBuilder()
@@ -115,14 +116,14 @@ async def cmd_key(
     command: CommandObject,
     bot: Bot,
     user: UserRow,
-    users: UsersRepo,
+    key_links: KeyLinks,
     smspva: SmspvaClient,
     poller: SmsPoller,
     state: FSMContext,
 ) -> None:
     if command.args:
         await state.clear()
-        await link_key(message, bot, command.args, user, users, smspva, poller)
+        await link_key(message, bot, command.args, user, key_links, smspva, poller)
         return
     await state.set_state(KeyForm.waiting)
     text, _markup = key_screen(user)
@@ -134,13 +135,13 @@ async def on_key_pasted(
     message: Message,
     bot: Bot,
     user: UserRow,
-    users: UsersRepo,
+    key_links: KeyLinks,
     smspva: SmspvaClient,
     poller: SmsPoller,
     state: FSMContext,
 ) -> None:
     await state.clear()
-    await link_key(message, bot, message.text or "", user, users, smspva, poller)
+    await link_key(message, bot, message.text or "", user, key_links, smspva, poller)
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.KEY))

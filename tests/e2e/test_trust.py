@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.callbacks import OrderAction, OrderCb, RentAction, RentCb
+from bot.crypto import KeyBox, load_secret_keys
 from bot.db import Database
 from bot.db.expiry import ExpiryRepo
+from bot.rotate_keys import rotate
 from tests.conftest import API_KEY
 from tests.fakes.smspva import Country, FakeSmspva, Service
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.flows import find_on_pages, labels, link_key, press, press_data
+from tests.flows import find_on_pages, has_button, labels, link_key, press, press_data
 from tests.harness import BotRunner, ErrorCollector, make_settings, secrets_in_logs, webhook_overrides
 
 MakeRunner = Callable[..., BotRunner]
@@ -215,3 +218,118 @@ async def test_upstream_names_with_html_are_shown_literally(
     # What a user saw is the literal text: every `<` and `&` reached Telegram escaped.
     for message in tg.messages(alice.id):
         assert "<b>&" not in message.html
+
+
+# --- 8. One key, one account -----------------------------------------------------------------------
+
+MOVED = "another Telegram account"
+
+
+async def test_one_key_two_accounts_the_newer_link_wins(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, boris: FakeUser
+) -> None:
+    smspva.add_account(API_KEY)
+    order = smspva.add_order(API_KEY, state=1, days_left=10)
+    await link_key(tg, alice, API_KEY)
+    await tg.wait_for(lambda: smspva.calls_of("sms"), timeout=10)  # alice's poller knows the order
+    smspva.inject_sms(order.id, "First code 111222")
+    await tg.wait_message(alice.id, "111222", timeout=10)
+    await link_key(tg, boris, API_KEY)
+    smspva.inject_sms(order.id, "Second code 333444")  # right away: nothing falls between the two
+    notice = await tg.wait_message(alice.id, MOVED, timeout=10)
+    assert "/key" in notice.text
+    assert has_button(notice, "API key")
+    await tg.wait_message(boris.id, "333444", timeout=10)
+    smspva.inject_sms(order.id, "Third code 555666")
+    await tg.wait_message(boris.id, "555666", timeout=10)
+    await asyncio.sleep(1.5)  # a few more poll rounds
+    alice_texts = [m.text for m in tg.messages(alice.id)]
+    assert not [text for text in alice_texts if "333444" in text or "555666" in text]
+    assert sum(MOVED in text for text in alice_texts) == 1
+    assert not [m.text for m in tg.messages(boris.id) if "111222" in m.text]  # seen before: not repeated
+    assert runner.app is not None
+    row = await runner.app.db.fetch_one(
+        "SELECT api_key_enc, api_key_last4 FROM users WHERE id = ?", (alice.id,)
+    )
+    assert row is not None
+    assert (row["api_key_enc"], row["api_key_last4"]) == (None, None)
+    # Alice links it again: now Boris is told, in Russian, and Alice gets the SMS.
+    await link_key(tg, alice, API_KEY)
+    await tg.wait_message(boris.id, "другого аккаунта Telegram", timeout=10)
+    smspva.inject_sms(order.id, "Fourth code 777888")
+    await tg.wait_message(alice.id, "777888", timeout=10)
+    await asyncio.sleep(1)
+    assert not [m.text for m in tg.messages(boris.id) if "777888" in m.text]
+
+
+async def test_keys_shared_before_the_rule_are_settled_at_start_up(
+    make_runner: MakeRunner,
+    tmp_path: Path,
+    tg: FakeTelegram,
+    smspva: FakeSmspva,
+    alice: FakeUser,
+    boris: FakeUser,
+) -> None:
+    smspva.add_account(API_KEY)
+    order = smspva.add_order(API_KEY, state=1, days_left=10)
+    first = make_runner()
+    await first.start()
+    await link_key(tg, alice, API_KEY)
+    tg.send_text(boris, "/start")
+    await tg.wait_message(boris.id, "Аренда номеров")
+    assert first.app is not None
+    known = first.app.db
+    await tg.wait_for(lambda: known.fetch_one("SELECT 1 FROM user_orders WHERE sms_synced = 1"), timeout=10)
+    await first.stop()
+    # As a database from before key hashes: Boris linked the same key later, and no hash exists.
+    db = Database(tmp_path / "bot.sqlite3")
+    await db.connect()
+    keybox = KeyBox(*load_secret_keys(None, tmp_path / "secret.key"))
+    now = int(time.time())
+    await db.execute(
+        "UPDATE users SET api_key_enc = ?, api_key_last4 = ?, updated_at = ? WHERE id = ?",
+        (keybox.encrypt(API_KEY), API_KEY[-4:], now + 60, boris.id),
+    )
+    await db.execute("DELETE FROM key_hashes")
+    await db.close()
+    second = make_runner()
+    await second.start()
+    await tg.wait_message(alice.id, MOVED, timeout=10)
+    assert second.app is not None
+    rows = await second.app.db.fetch_all("SELECT id FROM users WHERE api_key_enc IS NOT NULL")
+    assert [row["id"] for row in rows] == [boris.id]
+    hashed = await second.app.db.fetch_all("SELECT user_id, hash FROM key_hashes")
+    assert [(row["user_id"], row["hash"]) for row in hashed] == [(boris.id, keybox.key_hash(API_KEY))]
+    smspva.inject_sms(order.id, "Code 909090")
+    await tg.wait_message(boris.id, "909090", timeout=10)
+    await asyncio.sleep(1)
+    assert not [m.text for m in tg.messages(alice.id) if "909090" in m.text]
+
+
+async def test_secret_key_rotation_keeps_one_key_one_account(
+    make_runner: MakeRunner,
+    tmp_path: Path,
+    tg: FakeTelegram,
+    smspva: FakeSmspva,
+    alice: FakeUser,
+    boris: FakeUser,
+) -> None:
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    smspva.add_account(API_KEY)
+    first = make_runner(secret_key=old)
+    await first.start()
+    await link_key(tg, alice, API_KEY)
+    await first.stop()
+    assert await rotate(first.settings.model_copy(update={"secret_key": SecretStr(f"{new},{old}")})) == 1
+    db = Database(tmp_path / "bot.sqlite3")
+    await db.connect()
+    hashed = await db.fetch_one("SELECT hash FROM key_hashes WHERE user_id = ?", (alice.id,))
+    await db.close()
+    assert hashed is not None
+    assert hashed["hash"] == KeyBox(new.encode()).key_hash(API_KEY)  # rotate_keys re-hashed it
+    second = make_runner(secret_key=new)
+    await second.start()
+    await link_key(tg, boris, API_KEY)
+    await tg.wait_message(alice.id, MOVED, timeout=10)
