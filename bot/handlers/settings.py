@@ -174,7 +174,7 @@ async def on_timezone_typed(message: Message, user: UserRow, users: UsersRepo, s
     if name is None:
         await message.answer(
             _("I don't know the time zone «{typed}». Try a name like <code>Europe/Paris</code>.").format(
-                typed=(message.text or "")[:64].replace("<", "&lt;")
+                typed=escape((message.text or "")[:64])
             )
         )
         return

@@ -333,3 +333,14 @@ async def test_secret_key_rotation_keeps_one_key_one_account(
     await second.start()
     await link_key(tg, boris, API_KEY)
     await tg.wait_message(alice.id, MOVED, timeout=10)
+
+
+async def test_typed_text_echoed_in_html_is_shown_literally(
+    runner: BotRunner, tg: FakeTelegram, alice: FakeUser
+) -> None:
+    tg.send_text(alice, "/settings")
+    settings = await tg.wait_message(alice.id, "Settings")
+    prompt = await press(tg, alice, settings, "🕒")
+    tg.send_text(alice, "Mars &lt;b&gt; & <i>")
+    reply = await tg.wait_message(alice.id, "don't know", after=prompt.message_id)
+    assert "«Mars &lt;b&gt; & <i>»" in reply.text
