@@ -32,7 +32,7 @@ from bot.db.outbox import OutboxRepo
 from bot.handlers import get_routers
 from bot.handlers.account import KeyForm
 from bot.i18n import LocaleMiddleware, create_i18n
-from bot.middlewares import AccessMiddleware, KeyPasteGuard, UserMiddleware
+from bot.middlewares import AccessMiddleware, KeyPasteGuard, KnownUserMiddleware, UserMiddleware
 from bot.services.background import BackgroundTasks, every
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
@@ -257,17 +257,16 @@ async def create_app(settings: Settings) -> App:
     )
     throttling = ThrottlingMiddleware(settings.throttle_per_minute)
     for observer in (dp.message, dp.callback_query):
-        # Order matters. The throttle comes first, so everyone (refused users too) is slowed alike;
-        # the ALLOWED_USER_IDS gate comes before UserMiddleware, so a refused user leaves no row.
-        # Their replies are in Telegram's language (no row is read yet); the second
-        # LocaleMiddleware switches to the user's saved choice for the handlers.
+        # Order matters. The saved row is read first (read only) for the locale. The throttle comes
+        # before the ALLOWED_USER_IDS gate, so everyone (refused users too) is slowed alike, and the
+        # gate before UserMiddleware, so a refused user leaves no row.
+        observer.outer_middleware(KnownUserMiddleware(users))
         observer.outer_middleware(LocaleMiddleware(i18n))
         if observer is dp.message:  # before the throttle: a key must go even from a flooding user
             observer.outer_middleware(KeyPasteGuard(throttling, frozenset({KeyForm.waiting.state or ""})))
         observer.outer_middleware(throttling)
         observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
         observer.outer_middleware(UserMiddleware(users))
-        observer.outer_middleware(LocaleMiddleware(i18n))
     dp.include_routers(*get_routers())
     lag_limit = max(60.0, 5 * settings.poll_idle_seconds)
     mode = "webhook" if settings.webhook_url else "polling"

@@ -68,8 +68,7 @@ def user_locale(user: UserRow) -> str:
 
 
 class LocaleMiddleware(I18nMiddleware):
-    """The user's saved choice when UserMiddleware has put their row into `data["user"]`; before
-    that (the throttle's and the access gate's replies) Telegram's language."""
+    """Runs after KnownUserMiddleware, which puts the user's saved row (if any) into `data["user"]`."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         user: UserRow | None = data.get("user")

@@ -12,14 +12,15 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
 
 from bot.apikey import looks_like_key
-from bot.db import UsersRepo
+from bot.db import UserRow, UsersRepo
 from bot.throttling import ThrottlingMiddleware
 
 log = logging.getLogger(__name__)
 
 
-class UserMiddleware(BaseMiddleware):
-    """Loads (creating on first contact) the sender's row into `data["user"]`."""
+class KnownUserMiddleware(BaseMiddleware):
+    """First of all: reads (never creates) the sender's row into `data["user"]`, so even the
+    throttle's and the access gate's replies use the saved language. Writes nothing."""
 
     def __init__(self, users: UsersRepo) -> None:
         self._users = users
@@ -32,7 +33,28 @@ class UserMiddleware(BaseMiddleware):
     ) -> Any:
         tg_user: User | None = data.get("event_from_user")
         if tg_user is not None and not tg_user.is_bot:
-            data["user"] = await self._users.get_or_create(tg_user.id, tg_user.language_code)
+            data["user"] = await self._users.get(tg_user.id)  # None: unknown, or outside ALLOWED_USER_IDS
+        return await handler(event, data)
+
+
+class UserMiddleware(BaseMiddleware):
+    """After the access gate: creates the sender's row on first contact (and keeps Telegram's
+    language up to date), so `data["user"]` is always there for handlers."""
+
+    def __init__(self, users: UsersRepo) -> None:
+        self._users = users
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        tg_user: User | None = data.get("event_from_user")
+        if tg_user is not None and not tg_user.is_bot:
+            known: UserRow | None = data.get("user")
+            if known is None or known.tg_language != tg_user.language_code:
+                data["user"] = await self._users.get_or_create(tg_user.id, tg_user.language_code)
         return await handler(event, data)
 
 

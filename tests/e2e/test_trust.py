@@ -74,6 +74,19 @@ async def test_refused_users_leave_no_row_and_are_throttled(
     assert [row["id"] for row in rows] == [alice.id]
 
 
+@pytest.mark.parametrize("bot_overrides", [{"throttle_per_minute": 4}])
+async def test_the_throttle_answers_in_the_saved_language(
+    runner: BotRunner, tg: FakeTelegram, alice: FakeUser
+) -> None:
+    tg.send_text(alice, "/language")
+    screen = await tg.wait_message(alice.id, "language")
+    tg.press_button(alice, screen, "Русский")
+    await tg.wait_message(alice.id, "по-русски")
+    for _ in range(5):
+        tg.send_text(alice, "/help")
+    await tg.wait_message(alice.id, "Слишком быстро", timeout=10)
+
+
 async def test_removing_an_id_stops_polling_pushes_and_auto_prolong(
     make_runner: MakeRunner, tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
 ) -> None:
