@@ -263,7 +263,9 @@ async def create_app(settings: Settings) -> App:
         observer.outer_middleware(KnownUserMiddleware(users))
         observer.outer_middleware(LocaleMiddleware(i18n))
         if observer is dp.message:  # before the throttle: a key must go even from a flooding user
-            observer.outer_middleware(KeyPasteGuard(throttling, frozenset({KeyForm.waiting.state or ""})))
+            observer.outer_middleware(
+                KeyPasteGuard(throttling, frozenset({KeyForm.waiting.state or ""}), users)
+            )
         observer.outer_middleware(throttling)
         observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
         observer.outer_middleware(UserMiddleware(users))

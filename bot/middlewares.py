@@ -92,13 +92,17 @@ class KeyPasteGuard(BaseMiddleware):
     echoed back by a handler, and says how to link a key instead.
 
     Outermost on messages: before the throttle (a throttled key must still go) and the access
-    gate. `/key KEY` and the key prompt's own state are left to their handler, which deletes too.
+    gate. `/key KEY` and the key prompt's own state are left to their handler, which deletes too
+    (except for users the gate refuses: no handler would).
     The note is sent only while the throttle allows it: a flood of keys is deleted, not answered.
     """
 
-    def __init__(self, throttling: ThrottlingMiddleware, key_states: frozenset[str]) -> None:
+    def __init__(
+        self, throttling: ThrottlingMiddleware, key_states: frozenset[str], users: UsersRepo
+    ) -> None:
         self._throttling = throttling
         self._key_states = key_states
+        self._users = users
 
     async def __call__(
         self,
@@ -106,11 +110,15 @@ class KeyPasteGuard(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if not isinstance(event, Message) or data.get("raw_state") in self._key_states:
+        if not isinstance(event, Message):
             return await handler(event, data)
         text = event.text or event.caption or ""
         first = text.split(maxsplit=1)[0].lower() if text.strip() else ""
-        if first.split("@")[0] == "/key" or not looks_like_key(text):
+        # A refused user's /key reaches no handler (the gate stops it), so it is deleted here too.
+        allowed = event.from_user is None or self._users.is_allowed(event.from_user.id)
+        if allowed and (data.get("raw_state") in self._key_states or first.split("@")[0] == "/key"):
+            return await handler(event, data)
+        if not looks_like_key(text):
             return await handler(event, data)
         bot: Bot = data["bot"]
         try:
@@ -118,6 +126,8 @@ class KeyPasteGuard(BaseMiddleware):
         except TelegramBadRequest as error:
             log.warning("could not delete key-shaped message reason=%s", error.message)
         log.info("key-shaped message deleted user_id=%s", event.chat.id)
+        if not allowed:
+            return await handler(event, data)  # the throttle and the access gate answer; no handler sees it
         if event.from_user is None or self._throttling.allow(event.from_user.id):
             await event.answer(
                 _(

@@ -65,6 +65,8 @@ async def test_refused_users_leave_no_row_and_are_throttled(
     assert sum("закрытый" in text for text in texts) == 3  # the throttle runs before the gate's reply
     assert sum("Слишком быстро" in text for text in texts) == 1
     tg.press(boris, tg.messages(boris.id)[0], "m1:s")  # a button press stores nothing either
+    pasted = tg.send_text(boris, f"/key {API_KEY}")  # throttled and refused, yet deleted at once
+    await tg.wait_for(lambda: tg.user_message_deleted(boris.id, pasted))
     assert runner.app is not None
     assert await runner.app.db.fetch_one("SELECT id FROM users WHERE id = ?", (boris.id,)) is None
     tg.send_text(alice, "/start")
