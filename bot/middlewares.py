@@ -91,8 +91,8 @@ class KeyPasteGuard(BaseMiddleware):
     (a search, the time zone prompt, another command...), so it neither stays in the chat nor is
     echoed back by a handler, and says how to link a key instead.
 
-    Outermost on messages: before the throttle (a throttled key must still go) and the access
-    gate. `/key KEY` and the key prompt's own state are left to their handler, which deletes too
+    Runs before the throttle (a throttled key must still go), the access gate and every
+    handler. `/key KEY` and the key prompt's own state are left to their handler, which deletes too
     (except for users the gate refuses: no handler would).
     The note is sent only while the throttle allows it: a flood of keys is deleted, not answered.
     """
