@@ -32,12 +32,14 @@ from bot.db.orders import OrdersRepo
 from bot.db.outbox import OutboxRepo
 from bot.deps import Deps
 from bot.handlers import get_routers
+from bot.handlers.account import KeyForm
 from bot.handlers.confirm import ClaimMiddleware
 from bot.i18n import LocaleMiddleware, create_i18n
-from bot.middlewares import AccessMiddleware, UserMiddleware
+from bot.middlewares import AccessMiddleware, KeyPasteGuard, KnownUserMiddleware, UserMiddleware
 from bot.services.background import BackgroundTasks, Heartbeat, every
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
+from bot.services.key_links import KeyLinks
 from bot.services.locks import UserLocks
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
@@ -239,7 +241,7 @@ async def create_app(settings: Settings) -> App:
     except BaseException:
         await db.close()
         raise
-    users = UsersRepo(db, keybox)
+    users = UsersRepo(db, keybox, allowed=settings.allowed_user_ids)
     confirmations = ConfirmationsRepo(db)
     orders = OrdersRepo(db)
     choices = ChoicesRepo(db)
@@ -261,6 +263,7 @@ async def create_app(settings: Settings) -> App:
     )
     sender = OutboxSender(bot, outbox, users)
     watches = WatchService(choices, users, catalog, outbox, sender, i18n)
+    key_links = KeyLinks(users, outbox, sender, i18n)
     poller = SmsPoller(
         smspva,
         users,
@@ -288,6 +291,7 @@ async def create_app(settings: Settings) -> App:
         i18n=i18n,
         db=db,
         users=users,
+        key_links=key_links,
         confirmations=confirmations,
         orders=orders,
         choices=choices,
@@ -304,10 +308,18 @@ async def create_app(settings: Settings) -> App:
     dp = Dispatcher(storage=MemoryStorage(), deps=deps)
     throttling = ThrottlingMiddleware(settings.throttle_per_minute)
     for observer in (dp.message, dp.callback_query):
-        observer.outer_middleware(UserMiddleware(users))
+        # Order matters. The saved row is read first (read only) for the locale. The throttle comes
+        # before the ALLOWED_USER_IDS gate, so everyone (refused users too) is slowed alike, and the
+        # gate before UserMiddleware, so a refused user leaves no row.
+        observer.outer_middleware(KnownUserMiddleware(users))
         observer.outer_middleware(LocaleMiddleware(i18n))
-        observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
+        if observer is dp.message:  # before the throttle: a key must go even from a flooding user
+            observer.outer_middleware(
+                KeyPasteGuard(throttling, frozenset({KeyForm.waiting.state or ""}), users)
+            )
         observer.outer_middleware(throttling)
+        observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
+        observer.outer_middleware(UserMiddleware(users))
     dp.callback_query.middleware(ClaimMiddleware())  # the one place a confirmation token is claimed
     dp.include_routers(*get_routers())
     lag_limit = max(60.0, 5 * settings.poll_idle_seconds)
@@ -324,6 +336,7 @@ async def create_app(settings: Settings) -> App:
     )
 
     async def on_startup() -> None:
+        await key_links.settle()  # before any update: every linked key has its hash
         await set_commands(bot, i18n)
         background.start()
 

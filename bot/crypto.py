@@ -6,6 +6,9 @@ versioned token format, so a wrong or rotated SECRET_KEY fails loudly instead of
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -43,6 +46,12 @@ class KeyBox:
             raise SecretKeyError(
                 "SECRET_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes)"
             ) from error
+        # A separate secret for key_hash(), derived from the primary key: the hash never reuses
+        # Fernet's own signing or encryption key material.
+        self._hash_secret = hmac.new(
+            base64.urlsafe_b64decode(keys[0]), b"smspva-bot: api key hash v1", hashlib.sha256
+        ).digest()
+        self._hash_kid = hmac.new(self._hash_secret, b"key id", hashlib.sha256).hexdigest()[:8]
 
     def encrypt(self, plain: str) -> bytes:
         return self._fernet.encrypt(plain.encode("utf-8"))
@@ -63,6 +72,18 @@ class KeyBox:
     def rotate(self, token: bytes) -> bytes:
         """Re-encrypt a token with the primary key."""
         return self._fernet.rotate(token)
+
+    @property
+    def hash_kid(self) -> str:
+        """Names the secret key_hash() uses: a hash with another prefix is stale (SECRET_KEY rotated)."""
+        return self._hash_kid
+
+    def key_hash(self, plain: str) -> str:
+        """A keyed hash of an API key, "<kid>:<HMAC-SHA256 hex>", to find the same key on another
+        account (Fernet tokens differ for the same key). Without SECRET_KEY it cannot be inverted
+        or checked against a guessed key."""
+        digest = hmac.new(self._hash_secret, plain.encode("utf-8"), hashlib.sha256).hexdigest()
+        return f"{self._hash_kid}:{digest}"
 
 
 def load_secret_keys(configured: str | None, key_file: Path, *, may_generate: bool = True) -> list[bytes]:

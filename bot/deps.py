@@ -19,6 +19,7 @@ from bot.db.expiry import ExpiryRepo
 from bot.db.orders import OrdersRepo
 from bot.db.outbox import OutboxRepo
 from bot.services.catalog import Catalog
+from bot.services.key_links import KeyLinks
 from bot.services.locks import UserLocks
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
@@ -43,6 +44,7 @@ class Deps:
     smspva: SmspvaClient
     catalog: Catalog
     renter: Renter
+    key_links: KeyLinks  # linking a key: one key, one account
     order_actions: OrderActions
     user_locks: UserLocks
     # background services handlers talk to

@@ -245,7 +245,7 @@ def flag(code: str, locale: str | None = None) -> str:
 
 def country_name(code: str, api_name: str, locale: str | None = None) -> str:
     """Babel's name in the user's language for ISO codes (and "UK"), a translated "England" for
-    "EN", else the API's own name."""
+    "EN", else the API's own name (plain text: escape it for HTML, it may come from upstream)."""
     iso = _iso(code)
     if iso is not None:
         try:

@@ -68,7 +68,7 @@ def user_locale(user: UserRow) -> str:
 
 
 class LocaleMiddleware(I18nMiddleware):
-    """Runs after UserMiddleware, which puts the user's row into `data["user"]`."""
+    """Runs after KnownUserMiddleware, which puts the user's saved row (if any) into `data["user"]`."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         user: UserRow | None = data.get("user")

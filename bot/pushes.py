@@ -107,3 +107,22 @@ def key_unreadable_notice() -> tuple[str, dict[str, Any]]:
             ]
         ]
     )
+
+
+def key_moved_notice() -> tuple[str, dict[str, Any]]:
+    """To an account whose key was just linked from another Telegram account (the newer link wins)."""
+    text = _(
+        "🔑 Your SMSPVA API key was just linked from another Telegram account, so I unlinked it here: "
+        "this chat no longer receives its SMS. If that was not you, change the key in your smspva.com "
+        "profile. To use the key here again, link it: <code>/key YOUR_KEY</code> (that unlinks it from "
+        "the other account)."
+    )
+    return text, _markup(
+        [
+            [
+                InlineKeyboardButton(
+                    text="🔑 " + _("API key"), callback_data=SettingsCb(action=SettingsAction.KEY).pack()
+                )
+            ]
+        ]
+    )

@@ -1,4 +1,5 @@
-"""`python -m bot.rotate_keys`: re-encrypt every stored API key with the first key of SECRET_KEY.
+"""`python -m bot.rotate_keys`: re-encrypt every stored API key with the first key of SECRET_KEY,
+and re-compute the keyed hashes that find one key linked from two accounts (they use that key too).
 
 Rotation: set SECRET_KEY="NEW_KEY,OLD_KEY", run this once (the bot may keep running: it reads
 both), then set SECRET_KEY="NEW_KEY". Generate a key with
@@ -28,7 +29,10 @@ async def rotate(settings: Settings) -> int:
     db = Database(settings.database_path)
     await db.connect()
     try:
-        return await UsersRepo(db, keybox).reencrypt_keys()
+        users = UsersRepo(db, keybox)
+        count = await users.reencrypt_keys()
+        await users.hash_keys()  # one key, one account keeps working under the new key
+        return count
     finally:
         await db.close()
 

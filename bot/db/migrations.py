@@ -124,4 +124,18 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at  INTEGER NOT NULL
     );
     """,
+    # 5 (trust: one key, one account): a keyed hash of each linked API key, to find the account
+    # that linked the same key before. Kept beside `users` rather than in it, and written with
+    # IF NOT EXISTS, so it stays valid wherever the merge puts it among other new migrations.
+    # A row counts only while `token` equals users.api_key_enc: any other change to the key
+    # leaves it inert until it is re-hashed (at start-up, and by `python -m bot.rotate_keys`).
+    """
+    CREATE TABLE IF NOT EXISTS key_hashes (
+        user_id     INTEGER PRIMARY KEY REFERENCES users(id),
+        token       BLOB    NOT NULL,                  -- the users.api_key_enc this hash is of
+        hash        TEXT    NOT NULL,                  -- KeyBox.key_hash(): "<kid>:<hmac hex>"
+        linked_at   INTEGER NOT NULL                   -- the newer link wins
+    );
+    CREATE INDEX IF NOT EXISTS key_hashes_hash ON key_hashes (hash);
+    """,
 )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.crypto import KeyBox, UndecryptableKeyError
+from bot.crypto import KeyBox, SecretKeyError, UndecryptableKeyError
 from bot.db.database import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,21 +45,59 @@ def _row_to_user(row: aiosqlite.Row) -> UserRow:
     )
 
 
+# One key, one account (see key_hashes in migrations.py): a hash row counts only while its token is
+# the user's current api_key_enc.
+_HOLDERS = (
+    "SELECT k.user_id FROM key_hashes k JOIN users u ON u.id = k.user_id AND u.api_key_enc = k.token"
+    " WHERE k.hash = ? AND k.user_id != ?"
+)
+_UPSERT_HASH = (
+    "INSERT INTO key_hashes (user_id, token, hash, linked_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT(user_id) DO UPDATE SET token = excluded.token, hash = excluded.hash,"
+    " linked_at = excluded.linked_at"
+)
+# Re-hashing runs beside a live bot (rotate_keys): write only if the key is still the one hashed.
+_REHASH = (
+    "INSERT INTO key_hashes (user_id, token, hash, linked_at)"
+    " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ? AND api_key_enc = ?)"
+    " ON CONFLICT(user_id) DO UPDATE SET token = excluded.token, hash = excluded.hash"
+)
+# The orders the poller knew under the old account are the key's: they move with it, so the new
+# account's poller starts from what was already seen (SMS arriving meanwhile are new, not
+# "found on first sight"). Auto-prolong stays the old account's opt-in and does not move.
+_MOVE_ORDERS = "UPDATE user_orders SET user_id = ? WHERE user_id = ?"
+_UNLINK = (
+    "UPDATE users SET api_key_enc = NULL, api_key_last4 = NULL, key_invalid = 0, updated_at = ? WHERE id = ?"
+)
+
 _COLUMNS = "id, language, tg_language, timezone, api_key_last4, key_invalid, bot_blocked, other_sms, warn_off"
 
 
 class UsersRepo:
-    def __init__(self, db: Database, keybox: KeyBox) -> None:
+    """`allowed` is ALLOWED_USER_IDS (empty = everyone). The bot acts for nobody outside it: such a
+    user is never polled, and `get()` finds no row for them, so no background service (pushes,
+    expiry warnings, watches, auto-prolong) reaches them even if their row predates the list."""
+
+    def __init__(self, db: Database, keybox: KeyBox, *, allowed: frozenset[int] = frozenset()) -> None:
         self._db = db
         self._keybox = keybox
+        self._allowed = allowed
+
+    def is_allowed(self, user_id: int) -> bool:
+        return not self._allowed or user_id in self._allowed
 
     async def get(self, user_id: int) -> UserRow | None:
+        if not self.is_allowed(user_id):
+            return None
+        return await self._get(user_id)
+
+    async def _get(self, user_id: int) -> UserRow | None:
         row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
         return _row_to_user(row) if row else None
 
     async def get_or_create(self, user_id: int, tg_language: str | None = None) -> UserRow:
         """The user's row; created on first contact, Telegram's language kept up to date."""
-        user = await self.get(user_id)
+        user = await self._get(user_id)
         if user is not None and user.tg_language == tg_language:
             return user
         now = int(time.time())
@@ -65,7 +106,7 @@ class UsersRepo:
             " ON CONFLICT(id) DO UPDATE SET tg_language = excluded.tg_language",
             (user_id, tg_language, now, now),
         )
-        user = await self.get(user_id)
+        user = await self._get(user_id)
         assert user is not None  # just written
         return user
 
@@ -87,13 +128,87 @@ class UsersRepo:
     async def set_other_sms(self, user_id: int, enabled: bool) -> None:
         await self._update(user_id, "other_sms = ?", (int(enabled),))
 
-    async def set_api_key(self, user_id: int, api_key: str) -> None:
-        """Store the key encrypted; linking a key also lifts an 'invalid key' pause."""
-        await self._update(
-            user_id,
-            "api_key_enc = ?, api_key_last4 = ?, key_invalid = 0",
-            (self._keybox.encrypt(api_key), api_key[-4:]),
+    async def set_api_key(self, user_id: int, api_key: str) -> list[int]:
+        """Store the key encrypted; linking a key also lifts an 'invalid key' pause.
+
+        One key, one account: SMSPVA would split a key's SMS between every account polling it, so
+        the newer link wins. Any other account holding this key loses it in the same transaction;
+        their ids are returned, for them to be told."""
+        token = self._keybox.encrypt(api_key)
+        key_hash = self._keybox.key_hash(api_key)
+        now = int(time.time())
+        async with self._db.transaction() as conn:
+            async with conn.execute(_HOLDERS, (key_hash, user_id)) as cursor:
+                displaced = [int(row[0]) for row in await cursor.fetchall()]
+            for other in displaced:
+                await conn.execute(_UNLINK, (now, other))
+                await conn.execute("DELETE FROM key_hashes WHERE user_id = ?", (other,))
+                await conn.execute(_MOVE_ORDERS, (user_id, other))
+            await conn.execute(
+                "UPDATE users SET api_key_enc = ?, api_key_last4 = ?, key_invalid = 0, updated_at = ? WHERE id = ?",
+                (token, api_key[-4:], now, user_id),
+            )
+            await conn.execute(_UPSERT_HASH, (user_id, token, key_hash, now))
+        return displaced
+
+    async def hash_keys(self) -> int:
+        """Give every linked key its current keyed hash: keys linked before hashes existed, keys
+        re-encrypted, hashes made with a rotated-out SECRET_KEY. Run at start-up and by rotate_keys.
+        Hashes of keys no longer linked are dropped. Returns how many were (re)computed."""
+        rows = await self._db.fetch_all(
+            "SELECT u.id, u.api_key_enc, u.updated_at, k.linked_at FROM users u"
+            " LEFT JOIN key_hashes k ON k.user_id = u.id WHERE u.api_key_enc IS NOT NULL"
+            " AND (k.user_id IS NULL OR k.token != u.api_key_enc OR k.hash NOT LIKE ?)",
+            (self._keybox.hash_kid + ":%",),
         )
+        updates: list[tuple[object, ...]] = []
+        for row in rows:
+            user_id, token = int(row["id"]), bytes(row["api_key_enc"])
+            try:
+                plain = self._keybox.decrypt(token)
+            except SecretKeyError:
+                log.warning("stored api key cannot be decrypted, not hashed user_id=%s", user_id)
+                continue
+            # Links from before the hashes existed have no date: the row's last change stands in.
+            linked_at = int(row["linked_at"] if row["linked_at"] is not None else row["updated_at"])
+            updates.append((user_id, token, self._keybox.key_hash(plain), linked_at, user_id, token))
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM key_hashes WHERE user_id NOT IN (SELECT id FROM users WHERE api_key_enc IS NOT NULL)"
+            )
+            await conn.executemany(_REHASH, updates)
+        return len(updates)
+
+    async def settle_shared_keys(self) -> list[int]:
+        """One key, one account, for links made before it was enforced: where several accounts
+        hold the same key, the latest link keeps it and the others lose it. Returns their ids."""
+        rows = await self._db.fetch_all(
+            "SELECT k.user_id, k.hash, k.token FROM key_hashes k"
+            " JOIN users u ON u.id = k.user_id AND u.api_key_enc = k.token"
+            " WHERE k.hash IN (SELECT hash FROM key_hashes GROUP BY hash HAVING COUNT(*) > 1)"
+            " ORDER BY k.hash, k.linked_at DESC, k.user_id DESC"
+        )
+        keepers: dict[str, int] = {}
+        losers: list[tuple[int, bytes, int]] = []
+        for row in rows:
+            if row["hash"] in keepers:
+                losers.append((int(row["user_id"]), bytes(row["token"]), keepers[row["hash"]]))
+            else:
+                keepers[row["hash"]] = int(row["user_id"])
+        displaced: list[int] = []
+        now = int(time.time())
+        async with self._db.transaction() as conn:
+            for user_id, token, keeper in losers:
+                async with conn.execute(
+                    "UPDATE users SET api_key_enc = NULL, api_key_last4 = NULL, key_invalid = 0, updated_at = ?"
+                    " WHERE id = ? AND api_key_enc = ?",
+                    (now, user_id, token),
+                ) as cursor:
+                    if cursor.rowcount:
+                        displaced.append(user_id)
+                await conn.execute("DELETE FROM key_hashes WHERE user_id = ?", (user_id,))
+                await conn.execute(_MOVE_ORDERS, (keeper, user_id))
+        return displaced
 
     async def clear_api_key(self, user_id: int) -> None:
         await self._update(user_id, "api_key_enc = NULL, api_key_last4 = NULL, key_invalid = 0", ())
@@ -141,11 +256,14 @@ class UsersRepo:
         return int(row[0]) if row else 0
 
     async def pollable(self) -> list[tuple[int, bytes]]:
-        """Users whose orders the poller watches: a working key, and a chat that accepts messages."""
+        """Users whose orders the poller watches: a working key, a chat that accepts messages, and
+        (when ALLOWED_USER_IDS is set) on the list."""
         rows = await self._db.fetch_all(
             "SELECT id, api_key_enc FROM users WHERE api_key_enc IS NOT NULL AND key_invalid = 0 AND bot_blocked = 0"
         )
-        return [(int(row["id"]), bytes(row["api_key_enc"])) for row in rows]
+        return [
+            (int(row["id"]), bytes(row["api_key_enc"])) for row in rows if self.is_allowed(int(row["id"]))
+        ]
 
     def decrypt_key(self, token: bytes) -> str:
         """Raises UndecryptableKeyError for a token the secret key cannot open."""

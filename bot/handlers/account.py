@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -13,6 +12,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.apikey import KEY_RE
 from bot.callbacks import SettingsAction, SettingsCb
 from bot.db import UserRow
 from bot.deps import Deps
@@ -24,10 +24,6 @@ from bot.smspva import ErrorKind, SmspvaError, SmspvaUnavailable
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
-
-# SMSPVA keys are opaque alphanumeric tokens (about 30 characters). Anything with spaces or far
-# outside that length is certainly not a key, and is refused without asking upstream.
-_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 
 
 class KeyForm(StatesGroup):
@@ -67,7 +63,7 @@ async def link_key(message: Message, bot: Bot, raw_key: str, user: UserRow, deps
     answered here, not by the error handler, and never mark the stored key invalid)."""
     await _delete_quietly(bot, message)
     key = raw_key.strip()
-    if not _KEY_RE.match(key):
+    if not KEY_RE.match(key):
         await message.answer(
             _("That does not look like an SMSPVA API key (letters and digits, no spaces). Nothing was saved.")
         )
@@ -90,7 +86,7 @@ async def link_key(message: Message, bot: Bot, raw_key: str, user: UserRow, deps
             text = upstream_error(error, deps.settings.top_up_url) + "\n" + _("The key was not saved.")
         await message.answer(text)
         return
-    await deps.users.set_api_key(user.id, key)
+    await deps.key_links.link(user.id, key)  # one key, one account: taken from any other
     deps.poller.poke(user.id)
     log.info("api key linked user_id=%s", user.id)
     await message.answer(

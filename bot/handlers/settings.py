@@ -141,7 +141,7 @@ async def on_timezone_typed(message: Message, user: UserRow, deps: Deps, state: 
     if name is None:
         await message.answer(
             _("I don't know the time zone «{typed}». Try a name like <code>Europe/Paris</code>.").format(
-                typed=(message.text or "")[:64].replace("<", "&lt;")
+                typed=escape((message.text or "")[:64])
             )
         )
         return
@@ -163,7 +163,7 @@ async def watches_screen(user: UserRow, deps: Deps) -> tuple[str, InlineKeyboard
             lines.append(
                 _("• {service} — {country}, until {date}").format(
                     service=escape(watch.service_name),
-                    country=f"{flag(watch.country)} {watch.country}",
+                    country=f"{flag(watch.country)} {escape(watch.country)}",
                     date=local_date(watch.expires_at, user.timezone),
                 )
             )

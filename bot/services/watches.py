@@ -73,7 +73,7 @@ class WatchService:
         with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
             text = _("🔔 {service} numbers are available again in {country}: {count} now.").format(
                 service=escape(service.name),
-                country=f"{flag(watch.country)} {country_name(watch.country, api_name)}",
+                country=f"{flag(watch.country)} {escape(country_name(watch.country, api_name))}",
                 count=number(service.count),
             )
             markup = InlineKeyboardMarkup(

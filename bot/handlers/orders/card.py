@@ -52,7 +52,7 @@ async def card_text(order: Order, user: UserRow, deps: Deps) -> str:
     except (SmspvaError, SmspvaUnavailable):
         country = None  # the card still shows the code
     country_text = (
-        f"{flag(order.cname)} {country_name(order.cname, country.name if country else order.cname)}"
+        f"{flag(order.cname)} {escape(country_name(order.cname, country.name if country else order.cname))}"
     )
     lines = [
         _("📱 <b>Number</b> {number}").format(number=phone_html(order.ccode, order.pnumber)),

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import MenuAction, MenuCb, RentAction, RentCb
 from bot.db import UserRow
 from bot.deps import Deps
-from bot.formatting import country_name, flag, period_label
+from bot.formatting import country_name, escape, flag, period_label
 from bot.handlers.screen import show
 from bot.keyboards import rent as kb
 from bot.periods import Period
@@ -21,7 +21,8 @@ router = Router(name=__name__)
 
 
 def country_label(country: Country) -> str:
-    return f"{flag(country.code)} {country_name(country.code, country.name)}"
+    """For HTML texts: the name may be SMSPVA's own, so it is escaped (buttons take plain text)."""
+    return f"{flag(country.code)} {escape(country_name(country.code, country.name))}"
 
 
 async def _cached_service_name(deps: Deps, country: str, code: str) -> str:
@@ -56,7 +57,7 @@ async def render_countries(event: Message | CallbackQuery, user: UserRow, deps: 
     all_countries = await deps.catalog.countries()
     recent = await deps.choices.recent_countries(user.id)
     order = {code: index for index, code in enumerate(recent)}
-    labelled = [(c.code, country_label(c)) for c in all_countries]
+    labelled = [(c.code, f"{flag(c.code)} {country_name(c.code, c.name)}") for c in all_countries]  # buttons
     labelled.sort(key=lambda item: (order.get(item[0], len(order)), item[1].split(" ", 1)[-1].casefold()))
     again = await _again_buttons(deps, user, {c.code: c for c in all_countries})
     text = _("📱 <b>Rent a number</b>\n\nChoose a country.")

@@ -1,0 +1,55 @@
+"""One key, one account: linking a key takes it from any other Telegram account, which is told.
+
+SMSPVA serves a key's orders to whoever asks, so two accounts polling one key would split its SMS
+between them at random. The newer link wins: the older account loses the key (its polling stops at
+the poller's next refresh, which `SmsPoller.poke` triggers at once) and gets one message saying why
+and how to link again. Links that were shared before this rule are settled the same way at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram.utils.i18n import I18n
+
+from bot.db.outbox import NewMessage, OutboxRepo
+from bot.db.users import UsersRepo
+from bot.i18n import user_locale
+from bot.pushes import key_moved_notice
+from bot.services.outbox import OutboxSender
+
+log = logging.getLogger(__name__)
+
+
+class KeyLinks:
+    def __init__(self, users: UsersRepo, outbox: OutboxRepo, sender: OutboxSender, i18n: I18n) -> None:
+        self._users = users
+        self._outbox = outbox
+        self._sender = sender
+        self._i18n = i18n
+
+    async def link(self, user_id: int, api_key: str) -> None:
+        """Store the user's key (already checked with SMSPVA); unlink it from anyone else."""
+        for other in await self._users.set_api_key(user_id, api_key):
+            log.info("api key moved to another account user_id=%s from_user_id=%s", user_id, other)
+            await self._tell_unlinked(other)
+
+    async def settle(self) -> None:
+        """At start-up: hash keys linked before hashes existed (or before a SECRET_KEY rotation),
+        then settle keys that several accounts share: the latest link keeps it."""
+        hashed = await self._users.hash_keys()
+        if hashed:
+            log.info("api key hashes computed count=%s", hashed)
+        for other in await self._users.settle_shared_keys():
+            log.info("shared api key unlinked at start-up user_id=%s", other)
+            await self._tell_unlinked(other)
+
+    async def _tell_unlinked(self, user_id: int) -> None:
+        # The one place this unprompted message is queued: switch it to the Notifier when it lands.
+        user = await self._users.get(user_id)
+        if user is None:
+            return  # outside ALLOWED_USER_IDS: nothing is sent to them
+        with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
+            text, markup = key_moved_notice()
+        await self._outbox.enqueue(NewMessage(user_id=user_id, kind="key", text=text, markup=markup))
+        self._sender.wake()
