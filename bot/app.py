@@ -36,6 +36,7 @@ from bot.services.background import BackgroundTasks, every
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
 from bot.services.locks import UserLocks
+from bot.services.notifier import Notifier
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
 from bot.services.poller import SmsPoller
@@ -208,14 +209,13 @@ async def create_app(settings: Settings) -> App:
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     sender = OutboxSender(bot, outbox, users)
-    watches = WatchService(choices, users, catalog, outbox, sender, i18n)
+    notifier = Notifier(outbox, sender, i18n)  # the one way into a chat for everything unprompted
+    watches = WatchService(choices, users, catalog, notifier)
     poller = SmsPoller(
         smspva,
         users,
         orders_repo,
-        outbox,
-        sender,
-        i18n,
+        notifier,
         active_seconds=settings.poll_active_seconds,
         idle_seconds=settings.poll_idle_seconds,
     )
@@ -225,10 +225,8 @@ async def create_app(settings: Settings) -> App:
         users,
         orders_repo,
         expiry_repo,
-        outbox,
-        sender,
+        notifier,
         catalog,
-        i18n,
         warn_hours=settings.expiry_warn_hours,
     )
     dp = Dispatcher(

@@ -29,8 +29,8 @@ async def linked_with_order(
     """A user with a linked key and one order the poller has already taken a baseline of."""
     smspva.add_account(API_KEY, balance=100)
     order = smspva.add_order(API_KEY, service="opt16", state=state, days_left=20)
-    if old_sms is not None:
-        smspva.inject_sms(order.id, old_sms, "OLD")
+    if old_sms is not None:  # received an hour before the key was linked: the user saw it elsewhere
+        smspva.inject_sms(order.id, old_sms, "OLD", date=smspva.now() - 3600)
     await link_key(tg, user, API_KEY)
     assert runner.app is not None
     db = runner.app.db

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import API_KEY
+from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.flows import link_key
 from tests.harness import TOKEN, BotRunner
-from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 
