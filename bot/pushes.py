@@ -87,8 +87,8 @@ def _units(text: str) -> int:
 
 
 def split_text(text: str, budget: int) -> list[str]:
-    """Cut `text` into pieces of at most `budget` UTF-16 units, at a line break or space when one is
-    in the last quarter of a piece; never inside a surrogate pair. Nothing is dropped."""
+    """Cut `text` into pieces of at most `budget` UTF-16 units, before a line break or space when one
+    is in the last quarter of a piece; never inside a surrogate pair. Joined, they are `text`."""
     pieces: list[str] = []
     rest = text
     while _units(rest) > budget:
@@ -100,8 +100,8 @@ def split_text(text: str, budget: int) -> list[str]:
             used += width
             cut = index + 1
         soft = max(rest.rfind("\n", 0, cut), rest.rfind(" ", 0, cut))
-        if soft >= cut * 3 // 4:
-            cut = soft + 1
+        if soft >= cut * 3 // 4 and soft > 0:
+            cut = soft  # the space opens the next piece: Telegram trims a message's trailing blanks
         pieces.append(rest[:cut])
         rest = rest[cut:]
     pieces.append(rest)
