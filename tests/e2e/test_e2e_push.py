@@ -226,7 +226,7 @@ async def test_sms_arriving_after_first_listing_but_before_the_first_read_is_pus
     smspva.add_account(API_KEY)
     order = smspva.add_order(API_KEY, state=1, days_left=20)
     smspva.inject_sms(order.id, "Old code 111111", "OLD", date=smspva.now() - 3600)
-    smspva.fail_next("status0", method="sms", msg="Server is busy")  # the first read fails
+    smspva.fail_next("status0", method="sms", count=2, msg="Server is busy")  # the first reads fail
     await link_key(tg, alice, API_KEY)
     await tg.wait_for(lambda: smspva.calls_of("sms"), timeout=10)
     smspva.inject_sms(order.id, "Your code is 303030", "Bank")
@@ -249,7 +249,7 @@ async def test_sms_of_a_number_rented_through_the_bot_is_never_taken_as_old(
     summary = await to_summary(tg, alice)
     smspva.timeout_sleep = 2.5  # create takes effect at once, its answer is late (the bot reconciles)
     smspva.fail_next("timeout_after", method="create")
-    smspva.fail_next("status0", method="sms", msg="Server is busy")
+    smspva.fail_next("status0", method="sms", count=2, msg="Server is busy")
     tg.press_button(alice, summary, "✅")
     await tg.wait_for(lambda: smspva.calls_of("sms"), timeout=10)
     (order_id,) = smspva.accounts[API_KEY].order_ids
