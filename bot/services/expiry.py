@@ -1,9 +1,10 @@
 """Expiry: warnings before `until`, a restore notice after it, and opt-in auto-prolong.
 
 The provider's `until` (kept fresh in user_orders by the poller) is the only truth; nothing is
-computed from the rental date. Each warning is recorded per (order, threshold, until) before it is
-queued, so restarts neither repeat nor skip it: a threshold passed while the bot was down is sent
-once on the next round if the order is still live. When several thresholds have passed at once (a
+computed from the rental date. Each warning is recorded per (order, threshold, until) in the same
+transaction as its outbox row (through the Notifier), so restarts neither repeat nor skip it and a
+failed write leaves it for the next round: a threshold passed while the bot was down is sent once
+on the next round if the order is still live. When several thresholds have passed at once (a
 number first seen with 2 hours left), only the nearest one is sent.
 
 Auto-prolong writes its attempt (for this `until`) before calling SMSPVA, so a restart mid-way
