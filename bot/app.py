@@ -41,6 +41,7 @@ from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
 from bot.services.key_links import KeyLinks
 from bot.services.locks import UserLocks
+from bot.services.notifier import Notifier
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
 from bot.services.poller import SmsPoller
@@ -254,36 +255,33 @@ async def create_app(settings: Settings) -> App:
     renter = Renter(smspva, confirmations, orders, choices)
     i18n = create_i18n()
     outbox = OutboxRepo(db)
-    for user_id in undecryptable:
-        await pause_undecryptable(users, outbox, i18n, user_id)
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url)),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     sender = OutboxSender(bot, outbox, users)
-    watches = WatchService(choices, users, catalog, outbox, sender, i18n)
-    key_links = KeyLinks(users, outbox, sender, i18n)
+    notifier = Notifier(outbox, sender, i18n)  # the one way into a chat for everything unprompted
+    watches = WatchService(choices, users, catalog, notifier)
     poller = SmsPoller(
         smspva,
         users,
         orders,
-        outbox,
-        sender,
-        i18n,
+        notifier,
         active_seconds=settings.poll_active_seconds,
         idle_seconds=settings.poll_idle_seconds,
     )
+    key_links = KeyLinks(users, notifier)
+    for user_id in undecryptable:
+        await pause_undecryptable(users, notifier, user_id)
     expiry = ExpiryRepo(db)
     expiry_service = ExpiryService(
         smspva,
         users,
         orders,
         expiry,
-        outbox,
-        sender,
+        notifier,
         catalog,
-        i18n,
         warn_hours=settings.expiry_warn_hours,
     )
     deps = Deps(
@@ -303,6 +301,7 @@ async def create_app(settings: Settings) -> App:
         order_actions=OrderActions(smspva, confirmations, orders),
         user_locks=UserLocks(),
         sender=sender,
+        notifier=notifier,
         poller=poller,
     )
     dp = Dispatcher(storage=MemoryStorage(), deps=deps)

@@ -21,6 +21,7 @@ from bot.db.outbox import OutboxRepo
 from bot.services.catalog import Catalog
 from bot.services.key_links import KeyLinks
 from bot.services.locks import UserLocks
+from bot.services.notifier import Notifier
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
 from bot.services.poller import SmsPoller
@@ -49,6 +50,7 @@ class Deps:
     user_locks: UserLocks
     # background services handlers talk to
     sender: OutboxSender
+    notifier: Notifier  # the one way into a chat for anything not on the screen being answered
     poller: SmsPoller
 
 

@@ -1,41 +1,137 @@
-"""Texts of the messages the bot sends on its own (rendered in the user's language, then queued)."""
+"""Texts and buttons of the messages the bot sends on its own (SMS, notices, warnings, reports).
+
+Every function here renders in the current locale (the Notifier sets the user's one) and returns
+one :class:`Push` — or, for an SMS longer than Telegram allows, several numbered ones. Screens'
+texts live with their handlers; services take their words from here and import no keyboards.
+"""
 
 from __future__ import annotations
 
+import html
+import re
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
-from bot.callbacks import OrderAction, OrderCb, SettingsAction, SettingsCb
-from bot.formatting import code_html, escape, extract_code, local_datetime, phone_html
+from bot.callbacks import (
+    ArchiveAction,
+    ArchiveCb,
+    OrderAction,
+    OrderCb,
+    RentAction,
+    RentCb,
+    SettingsAction,
+    SettingsCb,
+)
+from bot.db.orders import UserOrder
+from bot.formatting import (
+    code_html,
+    country_name,
+    escape,
+    extract_code,
+    flag,
+    local_datetime,
+    money,
+    number,
+    period_label,
+    phone_html,
+)
 from bot.messages import SUPPORT_URL
-from bot.smspva import Order, Sms
+from bot.periods import Period
+from bot.smspva import Order, Service, Sms
+
+PROLONG_WINDOW_SECONDS = 7 * 86400
+# Telegram's limit is 4,096 characters after entity parsing (UTF-16 code units); a margin keeps the
+# part numbers and any counting difference on the safe side.
+MAX_PUSH_CHARS = 4096
+_PART_MARGIN = 96
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """One message for the outbox: HTML text and an optional inline keyboard (as JSON)."""
+
+    text: str
+    markup: dict[str, Any] | None = None
 
 
 def _markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any]:
     return InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True)
 
 
-def sms_message(order: Order, sms: Sms, tz: str, *, other_service: bool) -> tuple[str, dict[str, Any]]:
+def _order_button(order_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text="📱 " + _("Open order"), callback_data=OrderCb(action=OrderAction.CARD, order_id=order_id).pack()
+    )
+
+
+def _prolong_button(order_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text="⏳ " + _("Prolong"),
+        callback_data=OrderCb(action=OrderAction.PROLONG, order_id=order_id).pack(),
+    )
+
+
+def visible_length(text_html: str) -> int:
+    """Characters Telegram counts for an HTML text: tags dropped, entities as one, UTF-16 units."""
+    plain = html.unescape(_TAG.sub("", text_html))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, budget: int) -> list[str]:
+    """Cut `text` into pieces of at most `budget` UTF-16 units, before a line break or space when one
+    is in the last quarter of a piece; never inside a surrogate pair. Joined, they are `text`."""
+    pieces: list[str] = []
+    rest = text
+    while _units(rest) > budget:
+        cut, used = 0, 0
+        for index, char in enumerate(rest):
+            width = _units(char)
+            if used + width > budget:
+                break
+            used += width
+            cut = index + 1
+        soft = max(rest.rfind("\n", 0, cut), rest.rfind(" ", 0, cut))
+        if soft >= cut * 3 // 4 and soft > 0:
+            cut = soft  # the space opens the next piece: Telegram trims a message's trailing blanks
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    pieces.append(rest)
+    return pieces
+
+
+# --- SMS ------------------------------------------------------------------------------------------
+
+
+def sms_pushes(order: Order, sms: Sms, tz: str, *, other_service: bool, read_at: float) -> list[Push]:
+    """An SMS as one message, or as numbered parts when it is longer than Telegram allows (the header,
+    the code and the buttons in the first part). `read_at` stands in for a missing SMS date."""
     title = _("✉️ <b>SMS for another service</b>") if other_service else _("✉️ <b>New SMS</b>")
+    date = sms.date if sms.date is not None else read_at  # assumption: undated = received when read
+    sender = sms.sender or "?"
     lines = [
         f"{title} · {escape(order.sname or order.scode)}",
         _("Number: {number}").format(number=phone_html(order.ccode, order.pnumber)),
-        _("From: {sender}").format(sender=escape(sms.sender or "?")),
-        _("Received: {time}").format(time=local_datetime(sms.date, tz) if sms.date is not None else "?"),
+        _("From: {sender}").format(sender=escape(sender)),
+        _("Received: {time}").format(time=local_datetime(date, tz)),
     ]
     code = extract_code(sms.text)
     if code:
         lines.append(_("Code: {code}").format(code=code_html(code)))
-    lines += ["", escape(sms.text)]
+    header = "\n".join(lines)
     markup = _markup(
         [
             [
-                InlineKeyboardButton(
-                    text="📱 " + _("Open order"),
-                    callback_data=OrderCb(action=OrderAction.CARD, order_id=order.id).pack(),
-                ),
+                _order_button(order.id),
                 InlineKeyboardButton(
                     text="✉️ " + _("All SMS"),
                     callback_data=OrderCb(action=OrderAction.SMS, order_id=order.id).pack(),
@@ -43,23 +139,34 @@ def sms_message(order: Order, sms: Sms, tz: str, *, other_service: bool) -> tupl
             ]
         ]
     )
-    return "\n".join(lines), markup
+    single = f"{header}\n\n{escape(sms.text)}"
+    if visible_length(single) <= MAX_PUSH_CHARS:
+        return [Push(single, markup)]
+    budget = MAX_PUSH_CHARS - visible_length(header) - _PART_MARGIN
+    pieces = split_text(sms.text, budget)
+    total = len(pieces)
+    pushes: list[Push] = []
+    for index, piece in enumerate(pieces, start=1):
+        label = _("Part {part} of {total}").format(part=index, total=total)
+        if index == 1:
+            pushes.append(Push(f"{header}\n<i>{label}</i>\n\n{escape(piece)}", markup))
+        else:
+            top = f"{title} · {escape(order.sname or order.scode)} · <i>{label}</i>"
+            pushes.append(Push(f"{top}\n\n{escape(piece)}"))
+    return pushes
 
 
-def _open_order(order: Order) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text="📱 " + _("Open order"), callback_data=OrderCb(action=OrderAction.CARD, order_id=order.id).pack()
-    )
+# --- order state --------------------------------------------------------------------------------
 
 
-def online_notice(order: Order) -> tuple[str, dict[str, Any]]:
+def online_notice(order: Order) -> Push:
     text = _(
         "🟢 Your number {number} ({service}) is online now. Send the SMS — it stays online for 10–30 minutes."
     ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
-    return text, _markup([[_open_order(order)]])
+    return Push(text, _markup([[_order_button(order.id)]]))
 
 
-def offline_notice(order: Order) -> tuple[str, dict[str, Any]]:
+def offline_notice(order: Order) -> Push:
     text = _(
         "⚪ Your number {number} ({service}) went offline. Activate it again before the next SMS."
     ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
@@ -67,49 +174,51 @@ def offline_notice(order: Order) -> tuple[str, dict[str, Any]]:
         text="⚡ " + _("Activate again"),
         callback_data=OrderCb(action=OrderAction.ACTIVATE, order_id=order.id).pack(),
     )
-    return text, _markup([[activate, _open_order(order)]])
+    return Push(text, _markup([[activate, _order_button(order.id)]]))
 
 
-def gone_notice(order: Order) -> tuple[str, dict[str, Any]]:
+def gone_notice(order: Order) -> Push:
     text = _(
         "🔴 The number {number} ({service}) is no longer in the SMSPVA system. Please contact SMSPVA support."
     ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
-    return text, _markup([[InlineKeyboardButton(text="💬 " + _("Write to support"), url=SUPPORT_URL)]])
+    return Push(text, _markup([[InlineKeyboardButton(text="💬 " + _("Write to support"), url=SUPPORT_URL)]]))
 
 
-def key_rejected_notice() -> tuple[str, dict[str, Any]]:
+# --- the API key --------------------------------------------------------------------------------
+
+
+def _key_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text="🔑 " + _("API key"), callback_data=SettingsCb(action=SettingsAction.KEY).pack()
+    )
+
+
+def key_rejected_notice() -> Push:
     text = _(
-        "🔑 SMSPVA no longer accepts your API key, so I paused checking your numbers for SMS. "
-        "Link a valid key to resume: <code>/key YOUR_KEY</code>"
+        "🔑 SMSPVA no longer accepts your API key, so I paused checking your numbers for SMS, expiry "
+        "warnings and auto-prolong. I will re-check the key on my own for a while and tell you when it "
+        "works again; or link a valid key now: <code>/key YOUR_KEY</code>"
     )
-    return text, _markup(
-        [
-            [
-                InlineKeyboardButton(
-                    text="🔑 " + _("API key"), callback_data=SettingsCb(action=SettingsAction.KEY).pack()
-                )
-            ]
-        ]
-    )
+    return Push(text, _markup([[_key_button()]]))
 
 
-def key_unreadable_notice() -> tuple[str, dict[str, Any]]:
+def key_resumed_notice() -> Push:
+    text = _(
+        "✅ SMSPVA accepts your API key again: I resumed checking your numbers for SMS, expiry warnings "
+        "and auto-prolong."
+    )
+    return Push(text)
+
+
+def key_unreadable_notice() -> Push:
     text = _(
         "🔑 I can no longer read the API key you linked (the bot's encryption key was changed), so I paused "
         "checking your numbers for SMS. Link your key again to resume: <code>/key YOUR_KEY</code>"
     )
-    return text, _markup(
-        [
-            [
-                InlineKeyboardButton(
-                    text="🔑 " + _("API key"), callback_data=SettingsCb(action=SettingsAction.KEY).pack()
-                )
-            ]
-        ]
-    )
+    return Push(text, _markup([[_key_button()]]))
 
 
-def key_moved_notice() -> tuple[str, dict[str, Any]]:
+def key_moved_notice() -> Push:
     """To an account whose key was just linked from another Telegram account (the newer link wins)."""
     text = _(
         "🔑 Your SMSPVA API key was just linked from another Telegram account, so I unlinked it here: "
@@ -117,12 +226,99 @@ def key_moved_notice() -> tuple[str, dict[str, Any]]:
         "profile. To use the key here again, link it: <code>/key YOUR_KEY</code> (that unlinks it from "
         "the other account)."
     )
-    return text, _markup(
-        [
-            [
-                InlineKeyboardButton(
-                    text="🔑 " + _("API key"), callback_data=SettingsCb(action=SettingsAction.KEY).pack()
-                )
-            ]
-        ]
+    return Push(text, _markup([[_key_button()]]))
+
+
+# --- expiry -------------------------------------------------------------------------------------
+
+
+def time_left(seconds: float) -> str:
+    hours = int(seconds // 3600)
+    if hours >= 48:
+        days = hours // 24
+        return ngettext("{count} day", "{count} days", days).format(count=days)
+    if hours >= 1:
+        return ngettext("{count} hour", "{count} hours", hours).format(count=hours)
+    minutes = max(1, int(seconds // 60))
+    return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
+
+
+def expiry_warning(order: UserOrder, tz: str, now: float) -> Push:
+    assert order.until is not None
+    remaining = order.until - now
+    lines = [
+        _("⏰ Your number {number} ({service}) expires in {left} — {date}.").format(
+            number=phone_html(order.ccode, order.pnumber),
+            service=escape(order.sname or order.service),
+            left=time_left(remaining),
+            date=local_datetime(order.until, tz),
+        )
+    ]
+    rows: list[list[InlineKeyboardButton]] = []
+    if remaining < PROLONG_WINDOW_SECONDS and order.canprolong is not False:
+        lines.append(_("Prolong it now so you don't lose it."))
+        rows.append([_prolong_button(order.id)])
+    elif remaining >= PROLONG_WINDOW_SECONDS:
+        lines.append(
+            _("Prolonging opens on {date}, when less than 7 days remain.").format(
+                date=local_datetime(order.until - PROLONG_WINDOW_SECONDS, tz)
+            )
+        )
+    else:
+        lines.append(_("SMSPVA does not allow prolonging this number (the 90-day maximum may be reached)."))
+    rows.append([_order_button(order.id)])
+    return Push("\n".join(lines), _markup(rows))
+
+
+def expired_notice(order: UserOrder) -> Push:
+    text = _(
+        "⌛ The rental of {number} ({service}) has expired. You can restore it: the cost is the overdue days at "
+        "full price (no discount) plus 30 days paid in advance. I show the exact price before anything is charged."
+    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.service))
+    button = InlineKeyboardButton(
+        text="♻️ " + _("Restore"),
+        callback_data=ArchiveCb(action=ArchiveAction.RESTORE, order_id=order.id).pack(),
     )
+    return Push(text, _markup([[button]]))
+
+
+def auto_prolong_done(
+    order: UserOrder, period: Period, total: Decimal | None, new_until: int | None, tz: str
+) -> Push:
+    lines = [
+        _("🔁 Auto-prolong: {number} ({service}) was prolonged by {period}.").format(
+            number=phone_html(order.ccode, order.pnumber),
+            service=escape(order.sname or order.service),
+            period=period_label(period),
+        ),
+        _("Charged: {total}").format(total=money(total)) if total is not None else _("Charged: see SMSPVA"),
+    ]
+    if new_until:
+        lines.append(_("New end date: {date}").format(date=local_datetime(new_until, tz)))
+    return Push("\n".join(lines))
+
+
+def auto_prolong_failed(order: UserOrder, reason: str | None) -> Push:
+    text = _(
+        "⚠️ Auto-prolong of {number} ({service}) did not go through. I will not retry it on my own: "
+        "please prolong it yourself before it expires."
+    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.service))
+    if reason:
+        text += "\n" + reason
+    return Push(text, _markup([[_prolong_button(order.id)]]))
+
+
+# --- watches ------------------------------------------------------------------------------------
+
+
+def watch_hit(country: str, api_name: str, service_code: str, service: Service) -> Push:
+    text = _("🔔 {service} numbers are available again in {country}: {count} now.").format(
+        service=escape(service.name),
+        country=f"{flag(country)} {escape(country_name(country, api_name))}",
+        count=number(service.count),
+    )
+    button = InlineKeyboardButton(
+        text="📱 " + _("Rent"),
+        callback_data=RentCb(action=RentAction.SERVICE, country=country, service=service_code).pack(),
+    )
+    return Push(text, _markup([[button]]))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.db.database import Database
+from bot.db.outbox import Recorder
 
 EXPIRED = 0  # the "hours" value of the after-expiry notice
 
@@ -36,6 +37,20 @@ class ExpiryRepo:
             )
             > 0
         )
+
+    @staticmethod
+    def notice_recorder(order_id: int, hours: int, until: int) -> Recorder:
+        """`claim_notice` inside the transaction that queues the notice: recorded as sent only together
+        with its outbox row, so a failed write leaves it for the next round."""
+
+        async def record(conn: aiosqlite.Connection) -> bool:
+            async with conn.execute(
+                "INSERT OR IGNORE INTO expiry_notices (order_id, hours, until, sent_at) VALUES (?, ?, ?, ?)",
+                (order_id, hours, until, int(time.time())),
+            ) as cursor:
+                return cursor.rowcount > 0
+
+        return record
 
     async def sent_hours(self, order_id: int, until: int) -> set[int]:
         rows = await self._db.fetch_all(

@@ -138,4 +138,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS key_hashes_hash ON key_hashes (hash);
     """,
+    # 6: every SMS once — what the bot knows about an order lives here, not only in the poller's memory:
+    # when it first listed the order (SMS dated before it, less a clock-skew tolerance, are old), the
+    # last state the poller acted on (its notices are written with it), and how long it has been
+    # missing from `orders` (gone only after several polls over minutes). A paused key's pause time
+    # drives its re-checks.
+    """
+    ALTER TABLE user_orders ADD COLUMN first_seen INTEGER;        -- our clock; 0 = every unseen SMS is new
+    ALTER TABLE user_orders ADD COLUMN polled_state INTEGER;      -- last state the poller acted on
+    ALTER TABLE user_orders ADD COLUMN missing_since INTEGER;     -- first `orders` answer without it
+    ALTER TABLE user_orders ADD COLUMN missing_polls INTEGER NOT NULL DEFAULT 0;
+    -- Orders synced under the old rule pushed every SMS not seen; unsynced ones were first listed
+    -- about when their row was last written.
+    UPDATE user_orders SET first_seen = CASE WHEN sms_synced = 1 THEN 0 ELSE updated_at END,
+        polled_state = state;
+    ALTER TABLE users ADD COLUMN key_paused_at INTEGER;           -- SMSPVA rejected the key at
+    UPDATE users SET key_paused_at = updated_at WHERE key_invalid = 1;
+    """,
 )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiosqlite
 
 from bot.db.database import Database
+from bot.db.outbox import Recorder
 from bot.smspva import Order
 
 
@@ -27,11 +29,15 @@ class UserOrder:
     sms_synced: bool
     gone: bool
     canprolong: bool | None = None
+    first_seen: int | None = None  # when the bot first listed it (our clock); 0 = every unseen SMS is new
+    polled_state: int | None = None  # the last state the poller acted on (its notices went with it)
+    missing_since: int | None = None  # first `orders` answer that did not list it
+    missing_polls: int = 0
 
 
 _COLUMNS = (
     "id, user_id, country, ccode, pnumber, service, sname, state, until, rented_at, activated_at, sms_synced,"
-    " gone, canprolong"
+    " gone, canprolong, first_seen, polled_state, missing_since, missing_polls"
 )
 
 
@@ -51,6 +57,38 @@ def _row(row: aiosqlite.Row) -> UserOrder:
         sms_synced=bool(row["sms_synced"]),
         gone=bool(row["gone"]),
         canprolong=None if row["canprolong"] is None else bool(row["canprolong"]),
+        first_seen=row["first_seen"],
+        polled_state=row["polled_state"],
+        missing_since=row["missing_since"],
+        missing_polls=int(row["missing_polls"]),
+    )
+
+
+_SNAPSHOT = (
+    "INSERT INTO user_orders (id, user_id, country, ccode, pnumber, service, sname, state, until,"
+    " canprolong, first_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, country = excluded.country,"
+    " ccode = excluded.ccode, pnumber = excluded.pnumber, service = excluded.service,"
+    " sname = excluded.sname, state = excluded.state, until = excluded.until,"
+    " canprolong = excluded.canprolong, gone = 0, missing_since = NULL, missing_polls = 0,"
+    " updated_at = excluded.updated_at"
+)
+
+
+def _snapshot_params(user_id: int, order: Order, now: int) -> tuple[object, ...]:
+    return (
+        order.id,
+        user_id,
+        order.cname,
+        order.ccode,
+        order.pnumber,
+        order.scode,
+        order.sname,
+        order.state,
+        order.until,
+        int(order.canprolong),
+        now,  # first_seen: kept on conflict, so a row that comes back keeps what we knew
+        now,
     )
 
 
@@ -74,10 +112,10 @@ class OrdersRepo:
         await self._db.execute(
             # A number rented through the bot has no SMS yet: every SMS it gets is new (sms_synced = 1).
             "INSERT INTO user_orders (id, user_id, country, ccode, pnumber, service, sname, state, until,"
-            " rented_at, sms_synced, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 1, ?)"
+            " rented_at, sms_synced, first_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 1, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, until = excluded.until,"
             " rented_at = excluded.rented_at, gone = 0, updated_at = excluded.updated_at",
-            (order_id, user_id, country, ccode, pnumber, service, sname, until, now, now),
+            (order_id, user_id, country, ccode, pnumber, service, sname, until, now, now, now),
         )
 
     async def get(self, order_id: int) -> UserOrder | None:
@@ -103,34 +141,69 @@ class OrdersRepo:
         )
 
     async def upsert_seen(self, user_id: int, order: Order) -> None:
-        """Store what `orders` said about one order (the poller's snapshot)."""
-        now = int(time.time())
-        await self._db.execute(
-            "INSERT INTO user_orders (id, user_id, country, ccode, pnumber, service, sname, state, until,"
-            " canprolong, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, country = excluded.country,"
-            " ccode = excluded.ccode, pnumber = excluded.pnumber, service = excluded.service,"
-            " sname = excluded.sname, state = excluded.state, until = excluded.until,"
-            " canprolong = excluded.canprolong, gone = 0, updated_at = excluded.updated_at",
-            (
-                order.id,
-                user_id,
-                order.cname,
-                order.ccode,
-                order.pnumber,
-                order.scode,
-                order.sname,
-                order.state,
-                order.until,
-                int(order.canprolong),
-                now,
-            ),
-        )
+        """Store what `orders` said about one order (a screen's or an action's fresh read)."""
+        await self._db.execute(_SNAPSHOT, _snapshot_params(user_id, order, int(time.time())))
 
-    async def set_sms_synced(self, order_id: int) -> None:
-        await self._db.execute("UPDATE user_orders SET sms_synced = 1 WHERE id = ?", (order_id,))
+    @staticmethod
+    def polled_recorder(user_id: int, order: Order) -> Recorder:
+        """The poller's snapshot of one order, with `polled_state`: written in the transaction of the
+        notice about the change, so a notice is never lost nor repeated."""
+
+        async def record(conn: aiosqlite.Connection) -> bool:
+            await conn.execute(_SNAPSHOT, _snapshot_params(user_id, order, int(time.time())))
+            await conn.execute(
+                "UPDATE user_orders SET polled_state = ? WHERE id = ?", (order.state, order.id)
+            )
+            return True
+
+        return record
+
+    async def seen_fingerprints(self, order_id: int) -> set[str]:
+        rows = await self._db.fetch_all("SELECT fingerprint FROM sms_seen WHERE order_id = ?", (order_id,))
+        return {row["fingerprint"] for row in rows}
+
+    @staticmethod
+    def sms_recorder(order_id: int, fingerprints: Sequence[str]) -> Recorder:
+        """SMS marked seen (and the order's first read done) in the transaction of their messages."""
+
+        async def record(conn: aiosqlite.Connection) -> bool:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO sms_seen (order_id, fingerprint, seen_at) VALUES (?, ?, ?)",
+                [(order_id, fingerprint, int(time.time())) for fingerprint in fingerprints],
+            )
+            await conn.execute("UPDATE user_orders SET sms_synced = 1 WHERE id = ?", (order_id,))
+            return True
+
+        return record
+
+    async def mark_missing(self, order_ids: Sequence[int], *, polls: int, seconds: int) -> list[int]:
+        """One more `orders` answer without these orders; those missing for at least `polls` answers
+        over at least `seconds` are marked gone and returned."""
+        if not order_ids:
+            return []
+        now = int(time.time())
+        marks = ",".join("?" * len(order_ids))
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE user_orders SET missing_since = COALESCE(missing_since, ?),"
+                f" missing_polls = missing_polls + 1 WHERE id IN ({marks})",
+                (now, *order_ids),
+            )
+            async with conn.execute(
+                f"SELECT id FROM user_orders WHERE id IN ({marks}) AND gone = 0 AND missing_polls >= ?"
+                " AND missing_since <= ?",
+                (*order_ids, polls, now - seconds),
+            ) as cursor:
+                gone = [int(row["id"]) for row in await cursor.fetchall()]
+            if gone:
+                await conn.executemany(
+                    "UPDATE user_orders SET gone = 1, updated_at = ? WHERE id = ?",
+                    [(now, order_id) for order_id in gone],
+                )
+        return gone
 
     async def mark_gone(self, order_ids: list[int]) -> None:
+        """Gone for sure (deleted through the bot): no waiting for missing polls."""
         if order_ids:
             await self._db.execute_many(
                 "UPDATE user_orders SET gone = 1, updated_at = ? WHERE id = ?",

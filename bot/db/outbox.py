@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,10 @@ def _item(row: aiosqlite.Row) -> OutboxItem:
     )
 
 
+Recorder = Callable[[aiosqlite.Connection], Awaitable[bool]]
+"""Writes what must be recorded together with a message (an SMS seen, a warning sent) inside the
+outbox's transaction; False means "already recorded": nothing is queued."""
+
 _INSERT = (
     "INSERT OR IGNORE INTO outbox (user_id, kind, dedup_key, text, markup, created_at)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -74,23 +79,17 @@ class OutboxRepo:
         """Queue a message; False if one with the same dedup key was queued before."""
         return await self._db.execute(_INSERT, _params(message)) > 0
 
-    async def enqueue_sms(self, messages: list[NewMessage], seen: list[tuple[int, str]]) -> int:
-        """Mark SMS seen and queue their messages in one transaction: nothing read is ever lost."""
-        now = int(time.time())
+    async def enqueue_with(self, messages: Sequence[NewMessage], record: Recorder | None = None) -> int:
+        """Queue messages and write `record` in one transaction: what was read upstream and must be told
+        is never recorded without its message (a failed write leaves both undone). Returns rows added."""
         added = 0
         async with self._db.transaction() as conn:
+            if record is not None and not await record(conn):
+                return 0
             for message in messages:
                 async with conn.execute(_INSERT, _params(message)) as cursor:
                     added += cursor.rowcount
-            await conn.executemany(
-                "INSERT OR IGNORE INTO sms_seen (order_id, fingerprint, seen_at) VALUES (?, ?, ?)",
-                [(order_id, fingerprint, now) for order_id, fingerprint in seen],
-            )
         return added
-
-    async def seen_fingerprints(self, order_id: int) -> set[str]:
-        rows = await self._db.fetch_all("SELECT fingerprint FROM sms_seen WHERE order_id = ?", (order_id,))
-        return {row["fingerprint"] for row in rows}
 
     async def due(self, limit: int, exclude_users: set[int] | None = None) -> list[OutboxItem]:
         """The oldest due message of each chat, chats with the longest-waiting message first.

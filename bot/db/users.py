@@ -10,6 +10,7 @@ import aiosqlite
 
 from bot.crypto import KeyBox, SecretKeyError, UndecryptableKeyError
 from bot.db.database import Database
+from bot.db.outbox import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +265,42 @@ class UsersRepo:
         return [
             (int(row["id"]), bytes(row["api_key_enc"])) for row in rows if self.is_allowed(int(row["id"]))
         ]
+
+    async def paused_keys(self) -> list[tuple[int, bytes, int]]:
+        """Users whose key SMSPVA rejected (the poller re-checks them): id, key, when it was paused."""
+        rows = await self._db.fetch_all(
+            "SELECT id, api_key_enc, COALESCE(key_paused_at, updated_at) AS paused_at FROM users"
+            " WHERE api_key_enc IS NOT NULL AND key_invalid = 1 AND bot_blocked = 0"
+        )
+        return [(int(row["id"]), bytes(row["api_key_enc"]), int(row["paused_at"])) for row in rows]
+
+    @staticmethod
+    def key_pause_recorder(user_id: int, paused_at: int) -> Recorder:
+        """Pause the key, in the transaction of the notice: True only for the call that paused it."""
+
+        async def record(conn: aiosqlite.Connection) -> bool:
+            async with conn.execute(
+                "UPDATE users SET key_invalid = 1, key_paused_at = ?, updated_at = ?"
+                " WHERE id = ? AND key_invalid = 0 AND api_key_enc IS NOT NULL",
+                (paused_at, paused_at, user_id),
+            ) as cursor:
+                return cursor.rowcount > 0
+
+        return record
+
+    @staticmethod
+    def key_resume_recorder(user_id: int, token: bytes) -> Recorder:
+        """Lift the pause of this very key (not one linked meanwhile), in the notice's transaction."""
+
+        async def record(conn: aiosqlite.Connection) -> bool:
+            async with conn.execute(
+                "UPDATE users SET key_invalid = 0, key_paused_at = NULL, updated_at = ?"
+                " WHERE id = ? AND key_invalid = 1 AND api_key_enc = ?",
+                (int(time.time()), user_id, token),
+            ) as cursor:
+                return cursor.rowcount > 0
+
+        return record
 
     def decrypt_key(self, token: bytes) -> str:
         """Raises UndecryptableKeyError for a token the secret key cannot open."""

@@ -1,9 +1,10 @@
 """Expiry: warnings before `until`, a restore notice after it, and opt-in auto-prolong.
 
 The provider's `until` (kept fresh in user_orders by the poller) is the only truth; nothing is
-computed from the rental date. Each warning is recorded per (order, threshold, until) before it is
-queued, so restarts neither repeat nor skip it: a threshold passed while the bot was down is sent
-once on the next round if the order is still live. When several thresholds have passed at once (a
+computed from the rental date. Each warning is recorded per (order, threshold, until) in the same
+transaction as its outbox row (through the Notifier), so restarts neither repeat nor skip it and a
+failed write leaves it for the next round: a threshold passed while the bot was down is sent once
+on the next round if the order is still live. When several thresholds have passed at once (a
 number first seen with 2 hours left), only the nearest one is sent.
 
 Auto-prolong writes its attempt (for this `until`) before calling SMSPVA, so a restart mid-way
@@ -15,97 +16,26 @@ from __future__ import annotations
 import logging
 import time
 from decimal import Decimal
-from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import I18n, ngettext
-from aiogram.utils.i18n import gettext as _
-
-from bot.callbacks import ArchiveAction, ArchiveCb, OrderAction, OrderCb
 from bot.db.expiry import EXPIRED, AutoProlong, ExpiryRepo
 from bot.db.orders import OrdersRepo, UserOrder
-from bot.db.outbox import NewMessage, OutboxRepo
 from bot.db.users import UserRow, UsersRepo
-from bot.formatting import escape, local_datetime, money, period_label, phone_html
-from bot.i18n import user_locale
 from bot.messages import upstream_error
 from bot.periods import Period
+from bot.pushes import (
+    PROLONG_WINDOW_SECONDS,
+    auto_prolong_done,
+    auto_prolong_failed,
+    expired_notice,
+    expiry_warning,
+)
 from bot.services.catalog import Catalog
-from bot.services.outbox import OutboxSender
+from bot.services.notifier import Notifier
 from bot.smspva import Order, PeriodType, SmspvaClient, SmspvaError, SmspvaUnavailable
 
 log = logging.getLogger(__name__)
 
-PROLONG_WINDOW_SECONDS = 7 * 86400
 EXPIRED_LOOKBACK_SECONDS = 3 * 86400
-
-
-def time_left(seconds: float) -> str:
-    hours = int(seconds // 3600)
-    if hours >= 48:
-        days = hours // 24
-        return ngettext("{count} day", "{count} days", days).format(count=days)
-    if hours >= 1:
-        return ngettext("{count} hour", "{count} hours", hours).format(count=hours)
-    minutes = max(1, int(seconds // 60))
-    return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
-
-
-def _markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any]:
-    return InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True)
-
-
-def warning_message(order: UserOrder, user: UserRow, now: float) -> tuple[str, dict[str, Any] | None]:
-    assert order.until is not None
-    remaining = order.until - now
-    lines = [
-        _("⏰ Your number {number} ({service}) expires in {left} — {date}.").format(
-            number=phone_html(order.ccode, order.pnumber),
-            service=escape(order.sname or order.service),
-            left=time_left(remaining),
-            date=local_datetime(order.until, user.timezone),
-        )
-    ]
-    rows: list[list[InlineKeyboardButton]] = []
-    if remaining < PROLONG_WINDOW_SECONDS and order.canprolong is not False:
-        lines.append(_("Prolong it now so you don't lose it."))
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text="⏳ " + _("Prolong"),
-                    callback_data=OrderCb(action=OrderAction.PROLONG, order_id=order.id).pack(),
-                )
-            ]
-        )
-    elif remaining >= PROLONG_WINDOW_SECONDS:
-        lines.append(
-            _("Prolonging opens on {date}, when less than 7 days remain.").format(
-                date=local_datetime(order.until - PROLONG_WINDOW_SECONDS, user.timezone)
-            )
-        )
-    else:
-        lines.append(_("SMSPVA does not allow prolonging this number (the 90-day maximum may be reached)."))
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text="📱 " + _("Open order"),
-                callback_data=OrderCb(action=OrderAction.CARD, order_id=order.id).pack(),
-            )
-        ]
-    )
-    return "\n".join(lines), _markup(rows)
-
-
-def expired_message(order: UserOrder) -> tuple[str, dict[str, Any]]:
-    text = _(
-        "⌛ The rental of {number} ({service}) has expired. You can restore it: the cost is the overdue days at "
-        "full price (no discount) plus 30 days paid in advance. I show the exact price before anything is charged."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.service))
-    button = InlineKeyboardButton(
-        text="♻️ " + _("Restore"),
-        callback_data=ArchiveCb(action=ArchiveAction.RESTORE, order_id=order.id).pack(),
-    )
-    return text, _markup([[button]])
 
 
 class ExpiryService:
@@ -115,10 +45,8 @@ class ExpiryService:
         users: UsersRepo,
         orders: OrdersRepo,
         expiry: ExpiryRepo,
-        outbox: OutboxRepo,
-        sender: OutboxSender,
+        notifier: Notifier,
         catalog: Catalog,
-        i18n: I18n,
         *,
         warn_hours: tuple[int, ...],
     ) -> None:
@@ -126,19 +54,9 @@ class ExpiryService:
         self._users = users
         self._orders = orders
         self._expiry = expiry
-        self._outbox = outbox
-        self._sender = sender
+        self._notifier = notifier
         self._catalog = catalog
-        self._i18n = i18n
         self._warn_hours = warn_hours
-
-    async def _queue(
-        self, user: UserRow, kind: str, text: str, markup: dict[str, Any] | None, dedup_key: str | None = None
-    ) -> None:
-        await self._outbox.enqueue(
-            NewMessage(user_id=user.id, kind=kind, text=text, markup=markup, dedup_key=dedup_key)
-        )
-        self._sender.wake()
 
     async def check_once(self) -> None:
         now = time.time()
@@ -178,20 +96,23 @@ class ExpiryService:
         nearest = min(passed)
         if nearest in await self._expiry.sent_hours(order.id, order.until):
             return
-        if not await self._expiry.claim_notice(order.id, nearest, order.until):
-            return
-        with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
-            text, markup = warning_message(order, user, now)
-        await self._queue(user, f"expiry:{nearest}", text, markup)
-        log.info("expiry warning queued user_id=%s order_id=%s hours=%s", user.id, order.id, nearest)
+        queued = await self._notifier.notify(
+            user,
+            f"expiry:{nearest}",
+            lambda: expiry_warning(order, user.timezone, now),
+            record=self._expiry.notice_recorder(order.id, nearest, order.until),
+        )
+        if queued:
+            log.info("expiry warning queued user_id=%s order_id=%s hours=%s", user.id, order.id, nearest)
 
     async def _expired(self, order: UserOrder, user: UserRow) -> None:
         assert order.until is not None
-        if not await self._expiry.claim_notice(order.id, EXPIRED, order.until):
-            return
-        with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
-            text, markup = expired_message(order)
-        await self._queue(user, "expired", text, markup)
+        await self._notifier.notify(
+            user,
+            "expired",
+            lambda: expired_notice(order),
+            record=self._expiry.notice_recorder(order.id, EXPIRED, order.until),
+        )
 
     # --- auto-prolong ------------------------------------------------------------------------
 
@@ -249,46 +170,22 @@ class ExpiryService:
         new_until: int | None,
         attempt_until: int,
     ) -> None:
-        with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
-            lines = [
-                _("🔁 Auto-prolong: {number} ({service}) was prolonged by {period}.").format(
-                    number=phone_html(order.ccode, order.pnumber),
-                    service=escape(order.sname or order.service),
-                    period=period_label(period),
-                ),
-                _("Charged: {total}").format(total=money(total))
-                if total is not None
-                else _("Charged: see SMSPVA"),
-            ]
-            if new_until:
-                lines.append(_("New end date: {date}").format(date=local_datetime(new_until, user.timezone)))
-            text = "\n".join(lines)
-        await self._queue(user, "auto_prolong", text, None, f"auto:{order.id}:{attempt_until}")
+        await self._notifier.notify(
+            user,
+            "auto_prolong",
+            lambda: auto_prolong_done(order, period, total, new_until, user.timezone),
+            dedup_key=f"auto:{order.id}:{attempt_until}",
+        )
 
     async def _report_failure(
         self, user: UserRow, order: UserOrder, reason: str | None, attempt_until: int
     ) -> None:
-        with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
-            text = _(
-                "⚠️ Auto-prolong of {number} ({service}) did not go through. I will not retry it on my own: "
-                "please prolong it yourself before it expires."
-            ).format(
-                number=phone_html(order.ccode, order.pnumber),
-                service=escape(order.sname or order.service),
-            )
-            if reason:
-                text += "\n" + reason
-            markup = _markup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            text="⏳ " + _("Prolong"),
-                            callback_data=OrderCb(action=OrderAction.PROLONG, order_id=order.id).pack(),
-                        )
-                    ]
-                ]
-            )
-        await self._queue(user, "auto_prolong", text, markup, f"auto-failed:{order.id}:{attempt_until}")
+        await self._notifier.notify(
+            user,
+            "auto_prolong",
+            lambda: auto_prolong_failed(order, reason),
+            dedup_key=f"auto-failed:{order.id}:{attempt_until}",
+        )
 
     async def reconcile_interrupted(self) -> None:
         """At start: attempts left `running` by a crash are checked against `orders`, never resent."""

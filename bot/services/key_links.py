@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import logging
 
-from aiogram.utils.i18n import I18n
-
-from bot.db.outbox import NewMessage, OutboxRepo
 from bot.db.users import UsersRepo
-from bot.i18n import user_locale
 from bot.pushes import key_moved_notice
-from bot.services.outbox import OutboxSender
+from bot.services.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
 
 class KeyLinks:
-    def __init__(self, users: UsersRepo, outbox: OutboxRepo, sender: OutboxSender, i18n: I18n) -> None:
+    def __init__(self, users: UsersRepo, notifier: Notifier) -> None:
         self._users = users
-        self._outbox = outbox
-        self._sender = sender
-        self._i18n = i18n
+        self._notifier = notifier
 
     async def link(self, user_id: int, api_key: str) -> None:
         """Store the user's key (already checked with SMSPVA); unlink it from anyone else."""
@@ -45,11 +39,7 @@ class KeyLinks:
             await self._tell_unlinked(other)
 
     async def _tell_unlinked(self, user_id: int) -> None:
-        # The one place this unprompted message is queued: switch it to the Notifier when it lands.
         user = await self._users.get(user_id)
         if user is None:
             return  # outside ALLOWED_USER_IDS: nothing is sent to them
-        with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
-            text, markup = key_moved_notice()
-        await self._outbox.enqueue(NewMessage(user_id=user_id, kind="key", text=text, markup=markup))
-        self._sender.wake()
+        await self._notifier.notify(user, "key", key_moved_notice)

@@ -9,10 +9,13 @@ per key on top.
 
 Which orders get an `sms` call. Rule chosen: at once when `hasnewsms` is set; and, as a safety
 sweep, once per POLL_IDLE_SECONDS while the number is online (state 1) or went offline less than
-two minutes ago. `hasnewsms` alone is not enough: another client (the web page) reading the SMS may
-clear it before we look, and an SMS can only arrive while the number is online — the sweep catches
-those. Reading `sms` on every 5-second poll of an online number would double the upstream cost of
-always-active numbers (1,440 calls/h instead of about 830) for no gain in the common case.
+two minutes ago; and once for every order when the poller (re)starts watching a user (after a
+restart or a key pause, SMS may have come and been read elsewhere). `hasnewsms` alone is not enough:
+another client (the web page) reading the SMS may clear it before we look, and an SMS can only arrive
+while the number is online — the sweep catches those. Reading `sms` on every 5-second poll of an
+online number would double the upstream cost of always-active numbers (1,440 calls/h instead of
+about 830) for no gain in the common case. A refused or failing `sms` call backs off that order
+only; the user's other orders go on.
 
 Concurrency. A poll spends most of its time waiting: on SMSPVA, and on the client's per-key spacing
 between its `orders` and `sms` calls (1 s by default) while it holds its slot, so up to 256 polls are
@@ -20,10 +23,25 @@ in flight. Starts are capped at MAX_POLLS_PER_SECOND (~1.7 ms of CPU per SMSPVA 
 intervals stretch instead of the event loop saturating, so sending to Telegram and answering
 button presses never starve.
 
-Exactly once. Reading `sms` may clear `hasnewsms` upstream, so whatever is read goes into the outbox
-and the seen-set in one transaction before anything else can fail; the outbox sender does the rest.
-The first time an order is seen (not rented through the bot), its SMS are recorded as seen without
-a push: only SMS arriving after that are new.
+Every SMS once. Reading `sms` may clear `hasnewsms` upstream, so whatever is read goes into the outbox
+and the seen-set in one transaction (through the Notifier); when that write fails the order owes a
+read and is read again next round. What the bot knows about an order — when it first listed it,
+whether its first read is done, the last state acted on, since when it is missing — lives in the
+database (user_orders); memory only holds timers.
+
+First sight. An SMS is old (recorded as seen, not pushed) only if it was there before the bot knew
+the order: its date is earlier than the moment the bot first listed the order, less
+SKEW_TOLERANCE_SECONDS for the clocks of SMSPVA and this machine. Orders rented through the bot are
+never old. An SMS without a date found by the very first read, within FIRST_READ_WINDOW_SECONDS of
+first sight, is taken as old; any later undated SMS is new.
+
+Gone. An order missing from `orders` is gone only after GONE_AFTER_POLLS answers over at least
+GONE_AFTER_SECONDS: one answer that leaves it out (an upstream glitch, an item the parser skipped)
+changes nothing, and when it comes back it is the same order with the same first sight.
+
+Key pause. SMSPVA rejecting the key pauses the user (pushes, warnings, auto-prolong) with one
+notice; the key is re-checked KEY_RECHECK_OFFSETS after the pause (1, 5, 30 minutes, then hourly
+for a day, then daily) and the user is resumed, with one notice, the first time it works.
 """
 
 from __future__ import annotations
@@ -34,18 +52,25 @@ import hashlib
 import heapq
 import logging
 import time
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from aiogram.utils.i18n import I18n
-
 from bot.crypto import UndecryptableKeyError
-from bot.db.orders import OrdersRepo
-from bot.db.outbox import NewMessage, OutboxRepo
+from bot.db.orders import OrdersRepo, UserOrder
+from bot.db.outbox import NewMessage
 from bot.db.users import UserRow, UsersRepo
-from bot.i18n import user_locale
-from bot.pushes import gone_notice, key_rejected_notice, offline_notice, online_notice, sms_message
+from bot.pushes import (
+    Push,
+    gone_notice,
+    key_rejected_notice,
+    key_resumed_notice,
+    offline_notice,
+    online_notice,
+    sms_pushes,
+)
 from bot.services.background import Heartbeat
-from bot.services.outbox import OutboxSender
+from bot.services.notifier import Notifier
 from bot.services.stored_keys import pause_undecryptable
 from bot.smspva import ErrorKind, Order, OrderState, Sms, SmspvaClient, SmspvaError, SmspvaUnavailable
 
@@ -57,21 +82,66 @@ DISCOVERY_SECONDS = 300.0
 USERS_REFRESH_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
 MAX_POLLS_PER_SECOND = 100.0
+# Assumption: SMSPVA's clock and ours differ by less than this (NTP-synced servers differ by far
+# less; minutes cover a badly kept clock). An SMS within it of first sight is pushed: better an SMS
+# the user saw on the web page a minute before linking the key than a lost one.
+SKEW_TOLERANCE_SECONDS = 600
+FIRST_READ_WINDOW_SECONDS = 60
+GONE_AFTER_POLLS = 3
+GONE_AFTER_SECONDS = 180
+KEY_RECHECK_OFFSETS: tuple[float, ...] = (60.0, 300.0, 1800.0, *(3600.0 * h for h in range(1, 25)))
+KEY_RECHECK_DAILY = 86400.0
 
 
-def fingerprint(order_id: int, sms: Sms, *, other: bool) -> str:
-    """An SMS is new when its (order id, date, sender, text) has not been seen."""
-    raw = f"{'o' if other else 's'}|{order_id}|{sms.date}|{sms.sender}|{sms.text}"
+def fingerprint(order_id: int, sms: Sms, *, other: bool, repeat: int = 1) -> str:
+    """An SMS is new when its (order id, date, sender, text) has not been seen; a missing date or
+    sender counts as empty, and the n-th identical item of one answer gets `#n` (two equal undated
+    texts are two SMS)."""
+    date = "" if sms.date is None else sms.date
+    raw = f"{'o' if other else 's'}|{order_id}|{date}|{sms.sender or ''}|{sms.text}"
+    if repeat > 1:
+        raw += f"#{repeat}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+
+
+def fingerprints(order_id: int, entries: Sequence[tuple[Sms, bool]]) -> list[str]:
+    counts: Counter[tuple[bool, int | None, str, str]] = Counter()
+    prints: list[str] = []
+    for sms, other in entries:
+        key = (other, sms.date, sms.sender or "", sms.text)
+        counts[key] += 1
+        prints.append(fingerprint(order_id, sms, other=other, repeat=counts[key]))
+    return prints
+
+
+def is_old(sms: Sms, row: UserOrder, *, first_read: bool, now: float) -> bool:
+    """First sight: was this SMS there before the bot knew the order? (see the module docstring)"""
+    if row.rented_at is not None or not row.first_seen:
+        return False
+    if sms.date is None:
+        return first_read and now - row.first_seen <= FIRST_READ_WINDOW_SECONDS
+    return sms.date < row.first_seen - SKEW_TOLERANCE_SECONDS
+
+
+def next_key_check(paused_at: float, now: float, offsets: Sequence[float] = KEY_RECHECK_OFFSETS) -> float:
+    """Wall-clock time of the next re-check of a paused key."""
+    for offset in offsets:
+        if paused_at + offset > now:
+            return paused_at + offset
+    last = paused_at + (offsets[-1] if offsets else 0.0)
+    return last + KEY_RECHECK_DAILY * (int((now - last) // KEY_RECHECK_DAILY) + 1)
 
 
 @dataclass(slots=True)
 class _Known:
+    """Timers for one order (what the bot knows about it is in the database)."""
+
     state: int | None
-    until: int | None
-    sms_synced: bool
     offline_since: float | None = None
-    sms_checked: float = 0.0  # monotonic time of the last `sms` call
+    sms_checked: float = 0.0  # monotonic time of the last successful `sms` call
+    owed: bool = True  # a read is owed: first poll since (re)start, a failed read or a failed write
+    failures: int = 0
+    retry_at: float = 0.0  # per-order backoff of `sms` calls (monotonic)
 
 
 @dataclass(slots=True)
@@ -81,9 +151,10 @@ class _UserState:
     phase: float
     next_due: float
     failures: int = 0
-    loaded: bool = False
+    paused_at: float | None = None  # SMSPVA rejected the key at (wall clock); re-checks only
     orders: dict[int, _Known] = field(default_factory=dict)
     active_until: float = 0.0  # poll fast until then (recent rental / activation)
+    loaded: bool = False
 
 
 class SmsPoller:
@@ -92,22 +163,20 @@ class SmsPoller:
         client: SmspvaClient,
         users: UsersRepo,
         orders: OrdersRepo,
-        outbox: OutboxRepo,
-        sender: OutboxSender,
-        i18n: I18n,
+        notifier: Notifier,
         *,
         active_seconds: float,
         idle_seconds: float,
         concurrency: int = 256,
+        key_recheck_offsets: Sequence[float] = KEY_RECHECK_OFFSETS,
     ) -> None:
         self._client = client
         self._users = users
         self._orders = orders
-        self._outbox = outbox
-        self._sender = sender
-        self._i18n = i18n
+        self._notifier = notifier
         self._active = active_seconds
         self._idle = idle_seconds
+        self.key_recheck_offsets = tuple(key_recheck_offsets)
         # Back off per key while SMSPVA fails, but never for longer than ten idle intervals.
         self._max_backoff = min(MAX_BACKOFF_SECONDS, 10 * idle_seconds)
         self._slots = asyncio.Semaphore(concurrency)
@@ -129,39 +198,55 @@ class SmsPoller:
         heapq.heappush(self._heap, (due, user_id))
         self._wake.set()
 
+    def _recheck_due(self, state: _UserState) -> float:
+        assert state.paused_at is not None
+        wall = time.time()
+        return time.monotonic() + max(
+            0.0, next_key_check(state.paused_at, wall, self.key_recheck_offsets) - wall
+        )
+
     def poke(self, user_id: int) -> None:
         """Something just happened for this user (rental, activation, key linked): poll fast now."""
         self._last_refresh = 0.0  # a newly linked key is picked up at once
         state = self._state.get(user_id)
-        if state is not None:
+        if state is not None and state.paused_at is None:
             state.active_until = time.monotonic() + RECENT_ACTIVITY_SECONDS
             if user_id not in self._inflight:
                 self._schedule(user_id, state, time.monotonic())
         self._wake.set()
 
     async def _refresh_users(self) -> None:
-        rows = await self._users.pollable()
+        rows: list[tuple[int, bytes, float | None]]
+        rows = [(user_id, token, None) for user_id, token in await self._users.pollable()]
+        rows += [(user_id, token, float(at)) for user_id, token, at in await self._users.paused_keys()]
         now = time.monotonic()
         current: set[int] = set()
-        for user_id, token in rows:
+        for user_id, token, paused_at in rows:
             current.add(user_id)
             state = self._state.get(user_id)
-            if state is not None and state.token == token:
+            if (
+                state is not None
+                and state.token == token
+                and (state.paused_at is None) == (paused_at is None)
+            ):
                 continue
             try:
                 apikey = self._users.decrypt_key(token)
             except UndecryptableKeyError:  # paused and told once, so out of pollable(): never retried
                 current.discard(user_id)
-                if await pause_undecryptable(self._users, self._outbox, self._i18n, user_id):
-                    self._sender.wake()
+                await pause_undecryptable(self._users, self._notifier, user_id)
                 continue
             # Spread users evenly over the interval (golden-ratio phases by id), never in a herd.
             phase = (user_id * 0.6180339887) % 1.0
-            fresh = _UserState(apikey=apikey, token=token, phase=phase, next_due=now)
+            fresh = _UserState(apikey=apikey, token=token, phase=phase, next_due=now, paused_at=paused_at)
             if state is not None:  # key replaced: start over with it, now
                 fresh.active_until = state.active_until
             self._state[user_id] = fresh
-            self._schedule(user_id, fresh, now if state is not None else now + phase * self._active)
+            if paused_at is not None:
+                due = self._recheck_due(fresh)
+            else:
+                due = now if state is not None else now + phase * self._active
+            self._schedule(user_id, fresh, due)
         for gone in set(self._state) - current:
             del self._state[gone]
         self._last_refresh = now
@@ -186,7 +271,7 @@ class SmsPoller:
                 if gap > 0:
                     await asyncio.sleep(gap)
                 self._next_start = max(time.monotonic(), self._next_start) + 1.0 / MAX_POLLS_PER_SECOND
-                self.lag = max(0.0, time.monotonic() - due)
+                self.lag = max(0.0, time.monotonic() - due) if state.paused_at is None else self.lag
                 self._inflight[user_id] = asyncio.create_task(
                     self._poll(user_id, state), name=f"poll-{user_id}"
                 )
@@ -221,12 +306,17 @@ class SmsPoller:
                 return self._active
             if known.offline_since is not None and now - known.offline_since < OFFLINE_GRACE_SECONDS:
                 return self._active
+            if known.owed and known.retry_at > now:
+                return min(self._idle, max(self._active, known.retry_at - now))
         return self._idle
 
     async def _poll(self, user_id: int, state: _UserState) -> None:
         started = time.monotonic()
         next_due: float | None = None
         try:
+            if state.paused_at is not None and not await self._recheck_key(user_id, state):
+                next_due = self._recheck_due(state)
+                return
             await self._poll_user(user_id, state)
             state.failures = 0
             interval = self._interval(state)
@@ -240,7 +330,12 @@ class SmsPoller:
             log.info("smspva unavailable, backing off user_id=%s delay=%.0f", user_id, delay)
         except SmspvaError as error:
             if error.kind is ErrorKind.AUTH:
-                await self._key_rejected(user_id)
+                state.paused_at = time.time()  # re-checked from now on, even if the write below fails
+                next_due = self._recheck_due(state)
+                try:
+                    await self._key_rejected(user_id, state)
+                except Exception:
+                    log.exception("could not record the key pause user_id=%s", user_id)
             else:
                 state.failures += 1
                 next_due = time.monotonic() + min(self._max_backoff, self._idle * state.failures)
@@ -255,117 +350,181 @@ class SmsPoller:
             if next_due is not None and self._state.get(user_id) is state:
                 self._schedule(user_id, state, next_due)
 
-    async def _key_rejected(self, user_id: int) -> None:
-        self._state.pop(user_id, None)
-        if not await self._users.mark_key_invalid(user_id):
-            return
+    # --- the key ------------------------------------------------------------------------------
+
+    async def _key_rejected(self, user_id: int, state: _UserState) -> None:
+        paused_at = int(time.time())
+        state.paused_at = float(paused_at)
+        # Timers start over on resume: every order is read once then (SMS may come meanwhile).
+        state.orders.clear()
+        state.loaded = False
         user = await self._users.get(user_id)
         if user is None:
             return
-        with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
-            text, markup = key_rejected_notice()
-        await self._outbox.enqueue(NewMessage(user_id=user_id, kind="key", text=text, markup=markup))
-        self._sender.wake()
-        log.info("api key rejected, polling paused user_id=%s", user_id)
+        if await self._notifier.notify(
+            user, "key", key_rejected_notice, record=self._users.key_pause_recorder(user_id, paused_at)
+        ):
+            log.info("api key rejected, polling paused user_id=%s", user_id)
+
+    async def _recheck_key(self, user_id: int, state: _UserState) -> bool:
+        """A paused key's re-check: True (and the user resumed, told once) when SMSPVA accepts it."""
+        try:
+            await self._client.orders(state.apikey)
+        except SmspvaError as error:
+            if error.kind is not ErrorKind.AUTH:
+                log.info("key re-check refused user_id=%s kind=%s", user_id, error.kind)
+            return False
+        except SmspvaUnavailable:
+            log.info("key re-check: smspva unavailable user_id=%s", user_id)
+            return False
+        user = await self._users.get(user_id)
+        if user is None:
+            return False
+        await self._notifier.notify(
+            user, "key", key_resumed_notice, record=self._users.key_resume_recorder(user_id, state.token)
+        )
+        state.paused_at = None
+        log.info("api key accepted again, polling resumed user_id=%s", user_id)
+        return True
 
     # --- one poll -----------------------------------------------------------------------------
 
-    async def _load(self, user_id: int, state: _UserState) -> None:
-        for row in await self._orders.for_user(user_id):
-            state.orders[row.id] = _Known(state=row.state, until=row.until, sms_synced=row.sms_synced)
-            if row.rented_at and time.time() - row.rented_at < RECENT_ACTIVITY_SECONDS:
-                state.active_until = time.monotonic() + RECENT_ACTIVITY_SECONDS
-        state.loaded = True
-
     async def _poll_user(self, user_id: int, state: _UserState) -> None:
-        if not state.loaded:
-            await self._load(user_id, state)
         orders = await self._client.orders(state.apikey)
+        rows = {row.id: row for row in await self._orders.for_user(user_id)}
+        if not state.loaded:
+            for stored in rows.values():
+                if stored.rented_at and time.time() - stored.rented_at < RECENT_ACTIVITY_SECONDS:
+                    state.active_until = time.monotonic() + RECENT_ACTIVITY_SECONDS
+            state.loaded = True
         user: UserRow | None = None
-        queued = 0
         live_ids = {order.id for order in orders}
         for order in orders:
             known = state.orders.get(order.id)
             if known is None:
-                known = _Known(state=None, until=None, sms_synced=False)
-                state.orders[order.id] = known
-            if known.state != order.state or known.until != order.until:
+                known = state.orders[order.id] = _Known(state=order.state)
+            row = rows.get(order.id)
+            if row is None or row.missing_since is not None or _changed(row, order):
                 user = user or await self._users.get(user_id)
-                if user is not None and known.state is not None:
-                    queued += await self._state_notice(user, order, known.state)
-                await self._orders.upsert_seen(user_id, order)
-                if known.state == OrderState.ACTIVE and order.state != OrderState.ACTIVE:
-                    known.offline_since = time.monotonic()
-                known.state, known.until = order.state, order.until
-            if self._wants_sms(order, known):
+                row = await self._snapshot(user_id, user, order, row)
+            if known.state == OrderState.ACTIVE and order.state != OrderState.ACTIVE:
+                known.offline_since = time.monotonic()
+            known.state = order.state
+            if row is not None and self._wants_sms(order, row, known):
                 user = user or await self._users.get(user_id)
                 if user is not None:
-                    queued += await self._fetch_sms(user, state.apikey, order, known)
-        gone = [order_id for order_id in state.orders if order_id not in live_ids]
-        if gone:
-            await self._orders.mark_gone(gone)
-            for order_id in gone:
-                del state.orders[order_id]
-        if queued:
-            self._sender.wake()
+                    await self._read_sms(user, state.apikey, order, row, known)
+        missing = [order_id for order_id in rows if order_id not in live_ids]
+        gone = await self._orders.mark_missing(missing, polls=GONE_AFTER_POLLS, seconds=GONE_AFTER_SECONDS)
+        for order_id in gone:
+            state.orders.pop(order_id, None)
+            log.info("order gone from the list user_id=%s order_id=%s", user_id, order_id)
+        for order_id in [
+            order_id for order_id in state.orders if order_id not in rows and order_id not in live_ids
+        ]:
+            del state.orders[order_id]  # gone through the bot (deleted) or before a restart
 
-    def _wants_sms(self, order: Order, known: _Known) -> bool:
-        if not known.sms_synced or order.hasnewsms:
-            return True  # the baseline, or SMSPVA says there is something new
+    async def _snapshot(
+        self, user_id: int, user: UserRow | None, order: Order, row: UserOrder | None
+    ) -> UserOrder | None:
+        """Store the order's snapshot, with the notice about its state change in the same transaction."""
+        previous = row.polled_state if row is not None else None
+        record = self._orders.polled_recorder(user_id, order)
+        notice = _state_notice(previous, order)
+        if user is not None and notice is not None:
+            kind, render = notice
+            await self._notifier.notify(user, f"state:{kind}", lambda: render(order), record=record)
+        else:
+            await self._notifier.queue([], record=record)
+        return await self._orders.get(order.id)
+
+    def _wants_sms(self, order: Order, row: UserOrder, known: _Known) -> bool:
         now = time.monotonic()
+        if known.retry_at > now:
+            return False  # this order's `sms` calls are backing off; the others go on
+        if not row.sms_synced or order.hasnewsms or known.owed:
+            return True  # the first read, SMSPVA says there is something new, or a read is owed
         online = order.state == OrderState.ACTIVE
         just_offline = known.offline_since is not None and now - known.offline_since < OFFLINE_GRACE_SECONDS
         return (online or just_offline) and now - known.sms_checked >= self._idle
 
-    async def _fetch_sms(self, user: UserRow, apikey: str, order: Order, known: _Known) -> int:
-        batch = await self._client.sms(apikey, order.id)
+    async def _read_sms(
+        self, user: UserRow, apikey: str, order: Order, row: UserOrder, known: _Known
+    ) -> None:
+        known.owed = True  # until what is read is written
+        try:
+            batch = await self._client.sms(apikey, order.id)
+        except SmspvaError as error:
+            if error.kind is ErrorKind.AUTH:
+                raise
+            known.failures += 1
+            delay = min(self._max_backoff, self._idle * known.failures)
+            known.retry_at = time.monotonic() + delay
+            log.info("sms refused order_id=%s kind=%s retry_in=%.0f", order.id, error.kind, delay)
+            return
+        except SmspvaUnavailable:
+            known.failures += 1
+            delay = min(self._max_backoff, self._active * 2 ** min(known.failures, 10))
+            known.retry_at = time.monotonic() + delay
+            log.info("sms unavailable order_id=%s retry_in=%.0f", order.id, delay)
+            return
+        known.failures = 0
         known.sms_checked = time.monotonic()
-        entries = [(sms, False) for sms in batch.sms] + [(sms, True) for sms in batch.other]
-        if not known.sms_synced:
-            await self._outbox.enqueue_sms(
-                [], [(order.id, fingerprint(order.id, s, other=o)) for s, o in entries]
-            )
-            await self._orders.set_sms_synced(order.id)
-            known.sms_synced = True
-            return 0
-        seen = await self._outbox.seen_fingerprints(order.id)
-        fresh = [(s, o, fingerprint(order.id, s, other=o)) for s, o in entries]
-        fresh = [item for item in fresh if item[2] not in seen]
-        if not fresh:
-            return 0
-        messages: list[NewMessage] = []
-        with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
-            for sms, other, print_ in sorted(fresh, key=lambda item: item[0].date or 0):
-                if other and not user.other_sms:
-                    continue  # switched off in Settings: recorded as seen, not pushed
-                text, markup = sms_message(order, sms, user.timezone, other_service=other)
-                messages.append(
-                    NewMessage(
-                        user_id=user.id,
-                        kind="sms",
-                        text=text,
-                        markup=markup,
-                        dedup_key=f"sms:{order.id}:{print_}",
-                        created_at=time.time(),
-                    )
-                )
-        added = await self._outbox.enqueue_sms(messages, [(order.id, item[2]) for item in fresh])
-        log.info("sms queued user_id=%s order_id=%s count=%s", user.id, order.id, added)
-        return added
+        await self._record_sms(user, order, row, batch.sms, batch.other)
+        known.owed = False
 
-    async def _state_notice(self, user: UserRow, order: Order, previous: int) -> int:
-        with self._i18n.context(), self._i18n.use_locale(user_locale(user)):
-            if previous == OrderState.ACTIVATING and order.state == OrderState.ACTIVE:
-                kind, (text, markup) = "online", online_notice(order)
-            elif previous == OrderState.ACTIVE and order.state == OrderState.NOT_ACTIVE:
-                kind, (text, markup) = "offline", offline_notice(order)
-            elif order.state == OrderState.NOT_IN_SYSTEM and previous != OrderState.NOT_IN_SYSTEM:
-                kind, (text, markup) = "gone", gone_notice(order)
-            else:
-                return 0
-        added = await self._outbox.enqueue(
-            NewMessage(
-                user_id=user.id, kind=f"state:{kind}", text=text, markup=markup, created_at=time.time()
-            )
+    async def _record_sms(
+        self, user: UserRow, order: Order, row: UserOrder, own: list[Sms], other: list[Sms]
+    ) -> None:
+        # Oldest first for the chat (sorted by date below; undated ones last, in the answer's order).
+        entries = [(sms, False) for sms in own] + [(sms, True) for sms in other]
+        prints = fingerprints(order.id, entries)
+        seen = await self._orders.seen_fingerprints(order.id)
+        fresh = [(sms, o, p) for (sms, o), p in zip(entries, prints, strict=True) if p not in seen]
+        if not fresh and row.sms_synced:
+            return
+        now = time.time()
+        first_read = not row.sms_synced
+        messages: list[NewMessage] = []
+        old = 0
+        with self._notifier.speaking(user):
+            for sms, other_service, print_ in sorted(fresh, key=lambda item: _sort_key(item[0])):
+                if is_old(sms, row, first_read=first_read, now=now):
+                    old += 1
+                    continue  # there before the bot knew the order: recorded as seen, not pushed
+                if other_service and not user.other_sms:
+                    continue  # switched off in Settings: recorded as seen, not pushed
+                pushes = sms_pushes(order, sms, user.timezone, other_service=other_service, read_at=now)
+                messages += self._notifier.messages(
+                    user, "sms", pushes, dedup_key=f"sms:{order.id}:{print_}", created_at=now
+                )
+        added = await self._notifier.queue(
+            messages, record=self._orders.sms_recorder(order.id, [item[2] for item in fresh])
         )
-        return int(added)
+        if added or old:
+            log.info("sms queued user_id=%s order_id=%s messages=%s old=%s", user.id, order.id, added, old)
+
+
+def _sort_key(sms: Sms) -> float:
+    return float("inf") if sms.date is None else float(sms.date)
+
+
+def _changed(row: UserOrder, order: Order) -> bool:
+    return (
+        row.polled_state != order.state
+        or row.state != order.state
+        or row.until != order.until
+        or row.canprolong != bool(order.canprolong)
+    )
+
+
+def _state_notice(previous: int | None, order: Order) -> tuple[str, Callable[[Order], Push]] | None:
+    if previous is None:
+        return None  # first sight: nothing changed that the user should be told about
+    if previous == OrderState.ACTIVATING and order.state == OrderState.ACTIVE:
+        return "online", online_notice
+    if previous == OrderState.ACTIVE and order.state == OrderState.NOT_ACTIVE:
+        return "offline", offline_notice
+    if order.state == OrderState.NOT_IN_SYSTEM and previous != OrderState.NOT_IN_SYSTEM:
+        return "gone", gone_notice
+    return None

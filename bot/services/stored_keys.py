@@ -13,14 +13,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from aiogram.utils.i18n import I18n
-
 from bot.crypto import KeyBox, SecretKeyError, load_secret_keys
 from bot.db.database import Database
-from bot.db.outbox import NewMessage, OutboxRepo
 from bot.db.users import UsersRepo, stored_api_keys
-from bot.i18n import user_locale
 from bot.pushes import key_unreadable_notice
+from bot.services.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +42,12 @@ async def open_keybox(db: Database, configured: str | None, key_file: Path) -> t
     return keybox, unreadable
 
 
-async def pause_undecryptable(users: UsersRepo, outbox: OutboxRepo, i18n: I18n, user_id: int) -> bool:
+async def pause_undecryptable(users: UsersRepo, notifier: Notifier, user_id: int) -> bool:
     """Pause a user whose stored key cannot be decrypted and queue one notice; False if already paused."""
     if not await users.pause_undecryptable(user_id):
         return False
     log.warning("stored api key cannot be decrypted, polling paused user_id=%s", user_id)
     user = await users.get(user_id)
     if user is not None:
-        with i18n.context(), i18n.use_locale(user_locale(user)):
-            text, markup = key_unreadable_notice()
-        await outbox.enqueue(NewMessage(user_id=user_id, kind="key", text=text, markup=markup))
+        await notifier.notify(user, "key", key_unreadable_notice)
     return True

@@ -14,7 +14,7 @@ from tests.conftest import API_KEY
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.flows import labels, link_key, press, press_data
-from tests.harness import BotRunner
+from tests.harness import BotRunner, ErrorCollector
 
 FAST = {"expiry_check_seconds": 0.3}
 
@@ -228,3 +228,26 @@ async def test_auto_prolong_charges_once_across_a_restart(
     await asyncio.sleep(1.5)
     assert len(smspva.calls_of("prolong")) == 1
     assert smspva.orders[order.id].until >= smspva.now() + 12 * 86400
+
+
+@pytest.mark.allow_error_logs
+@pytest.mark.parametrize("bot_overrides", [FAST])
+async def test_a_warning_whose_write_failed_is_sent_next_round(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, error_logs: ErrorCollector
+) -> None:
+    """The warning is recorded as sent only together with its outbox row: a failed write (a full
+    disk, an I/O error) leaves it for the next round instead of marking it sent forever."""
+    assert runner.app is not None
+    db = runner.app.db
+    await db.execute(
+        "CREATE TRIGGER test_outbox_fails BEFORE INSERT ON outbox"
+        " BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END"
+    )
+    smspva.add_account(API_KEY)
+    smspva.add_order(API_KEY, state=0, days_left=2 / 24)
+    await link_key(tg, alice, API_KEY)
+    await tg.wait_for(lambda: any("expiry" in r.getMessage() for r in error_logs.records), timeout=10)
+    await db.execute("DROP TRIGGER test_outbox_fails")
+    await tg.wait_message(alice.id, "expires in", timeout=10)
+    await asyncio.sleep(1)
+    assert len(warnings(tg, alice)) == 1

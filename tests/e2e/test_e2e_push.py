@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
+from bot.smspva import Sms
 from tests.conftest import API_KEY
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.flows import link_key
-from tests.harness import BotRunner
+from tests.harness import BotRunner, ErrorCollector
 
 
 def sms_messages(tg: FakeTelegram, user: FakeUser, contains: str = "") -> list[BotMessage]:
@@ -29,8 +32,8 @@ async def linked_with_order(
     """A user with a linked key and one order the poller has already taken a baseline of."""
     smspva.add_account(API_KEY, balance=100)
     order = smspva.add_order(API_KEY, service="opt16", state=state, days_left=20)
-    if old_sms is not None:
-        smspva.inject_sms(order.id, old_sms, "OLD")
+    if old_sms is not None:  # received an hour before the key was linked: the user saw it elsewhere
+        smspva.inject_sms(order.id, old_sms, "OLD", date=smspva.now() - 3600)
     await link_key(tg, user, API_KEY)
     assert runner.app is not None
     db = runner.app.db
@@ -196,3 +199,210 @@ async def test_sms_read_elsewhere_first_is_still_pushed_by_the_sweep(
     smspva.inject_sms(order_id, "Code 818181 read on the web page", "Bank")
     smspva.orders[order_id].hasnewsms = False
     await tg.wait_message(alice.id, "818181", timeout=10)
+
+
+# --- every SMS, once: the paths that used to lose one ------------------------------------------------
+
+
+async def wait_synced(runner: BotRunner, tg: FakeTelegram, *order_ids: int) -> None:
+    assert runner.app is not None
+    db = runner.app.db
+
+    async def synced() -> bool:
+        marks = ",".join("?" * len(order_ids))
+        row = await db.fetch_one(
+            f"SELECT COUNT(*) FROM user_orders WHERE sms_synced = 1 AND id IN ({marks})", order_ids
+        )
+        return bool(row and row[0] == len(order_ids))
+
+    await tg.wait_for(synced, timeout=10)
+
+
+async def test_sms_arriving_after_first_listing_but_before_the_first_read_is_pushed(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """A key linked while a number is online; the code arrives seconds later, before the bot's first
+    `sms` read of the order went through. Only what was there before the bot knew it is old."""
+    smspva.add_account(API_KEY)
+    order = smspva.add_order(API_KEY, state=1, days_left=20)
+    smspva.inject_sms(order.id, "Old code 111111", "OLD", date=smspva.now() - 3600)
+    smspva.fail_next("status0", method="sms", count=2, msg="Server is busy")  # the first reads fail
+    await link_key(tg, alice, API_KEY)
+    await tg.wait_for(lambda: smspva.calls_of("sms"), timeout=10)
+    smspva.inject_sms(order.id, "Your code is 303030", "Bank")
+    await tg.wait_message(alice.id, "303030", timeout=10)
+    await asyncio.sleep(1)
+    assert len(sms_messages(tg, alice, "303030")) == 1
+    assert not sms_messages(tg, alice, "111111")
+
+
+async def test_sms_of_a_number_rented_through_the_bot_is_never_taken_as_old(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """The `create` answer comes late: the running poller lists the new order first (and its first
+    `sms` read fails); an SMS arriving then is still the user's first SMS, not a baseline."""
+    from tests.e2e.test_e2e_rent import to_summary
+
+    smspva.add_account(API_KEY, balance=1000)
+    smspva.latency = 0.0
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    smspva.timeout_sleep = 2.5  # create takes effect at once, its answer is late (the bot reconciles)
+    smspva.fail_next("timeout_after", method="create")
+    smspva.fail_next("status0", method="sms", count=2, msg="Server is busy")
+    tg.press_button(alice, summary, "✅")
+    await tg.wait_for(lambda: smspva.calls_of("sms"), timeout=10)
+    (order_id,) = smspva.accounts[API_KEY].order_ids
+    smspva.inject_sms(order_id, "Welcome code 404040", "Airbnb")
+    await tg.wait_message(alice.id, "404040", timeout=15)
+    await asyncio.sleep(1)
+    assert len(sms_messages(tg, alice, "404040")) == 1
+
+
+def _refuse_sms_for(smspva: FakeSmspva, order_id: int) -> Callable[[], None]:
+    """Test-local fault: SMSPVA refuses `sms` for one order (status 0) until the returned undo runs."""
+    real = smspva._keyed["sms"]
+
+    def sms(params: dict[str, str], account: Any) -> dict[str, Any]:
+        if params.get("id") == str(order_id):
+            return {"status": 0, "msg": "Order is temporarily unavailable"}
+        return real(params, account)
+
+    smspva._keyed["sms"] = sms
+    return lambda: smspva._keyed.__setitem__("sms", real)
+
+
+async def test_one_order_whose_sms_call_fails_does_not_hold_back_the_others(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY)
+    bad = smspva.add_order(API_KEY, state=1, days_left=20)
+    good = smspva.add_order(API_KEY, state=1, days_left=20)
+    assert bad.id < good.id  # listed first: it used to stop the poll before the good one
+    await link_key(tg, alice, API_KEY)
+    await wait_synced(runner, tg, bad.id, good.id)
+    undo = _refuse_sms_for(smspva, bad.id)
+    smspva.inject_sms(bad.id, "Code 505050 on the bad order", "Bank")
+    smspva.inject_sms(good.id, "Code 606060 on the good order", "Bank")
+    await tg.wait_message(alice.id, "606060", timeout=5)
+    undo()
+    await tg.wait_message(alice.id, "505050", timeout=15)
+    await asyncio.sleep(1)
+    assert len(sms_messages(tg, alice, "505050")) == 1
+    assert len(sms_messages(tg, alice, "606060")) == 1
+
+
+def _odd_sms_items(smspva: FakeSmspva) -> None:
+    """Test-local shape fault: SMS items the live API was seen to send without `date`, with a string
+    date, or without `sender` (marked by words in their text)."""
+    real = smspva._sms_list
+
+    def listing(messages: list[Any]) -> list[dict[str, Any]]:
+        items = real(messages)
+        for item in items:
+            if "undated" in item["text"]:
+                del item["date"]
+            if "textdate" in item["text"]:
+                item["date"] = "30.11.2026 05:00"
+            if "anonymous" in item["text"]:
+                del item["sender"]
+        return items
+
+    smspva._sms_list = listing  # type: ignore[method-assign]
+
+
+@pytest.mark.xfail(
+    Sms.model_fields["date"].is_required(),
+    reason="the client drops SMS items without a usable date until its model makes date optional",
+    strict=True,
+)
+async def test_sms_items_without_date_or_sender_are_still_pushed_once(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    _odd_sms_items(smspva)
+    smspva.inject_sms(order_id, "undated code 717272", "Bank")
+    smspva.inject_sms(order_id, "textdate code 727373", "Bank")
+    smspva.inject_sms(order_id, "anonymous code 737474", "Bank")
+    for code in ("717272", "727373", "737474"):
+        await tg.wait_message(alice.id, code, timeout=10)
+    await asyncio.sleep(2)  # more polls and sweeps: none of them is pushed twice
+    for code in ("717272", "727373", "737474"):
+        assert len(sms_messages(tg, alice, code)) == 1
+
+
+async def test_sms_longer_than_telegram_allows_arrives_in_numbered_parts(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    text = "Your code is 919293. " + " ".join(f"word{n} <&>" for n in range(900))
+    assert len(text) > 9000
+    smspva.inject_sms(order_id, text, "Bank")
+    await tg.wait_for(lambda: len(sms_messages(tg, alice)) >= 3, timeout=10)
+    await asyncio.sleep(1)
+    parts = sms_messages(tg, alice)
+    assert len(parts) == 3
+    assert "Part 1 of 3" in parts[0].text
+    assert "<code>919293</code>" in parts[0].html
+    assert "Open order" in str(parts[0].buttons())
+    assert "Part 2 of 3" in parts[1].text
+    assert "Part 3 of 3" in parts[2].text
+    assert all(len(part.text) <= 4096 for part in parts)
+    assert "".join(part.text.split("\n\n", 1)[1] for part in parts) == text
+
+
+async def test_a_rejected_key_is_rechecked_and_resumes_by_itself(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    assert runner.app is not None
+    runner.app.poller.key_recheck_offsets = (1.0, 2.0, 3.0)  # 1, 5, 30 minutes… in a test's seconds
+    account = smspva.accounts.pop(API_KEY)
+    await tg.wait_message(alice.id, "no longer accepts your API key", timeout=10)
+    await asyncio.sleep(1.5)  # a re-check or two, still rejected
+    smspva.accounts[API_KEY] = account
+    smspva.inject_sms(order_id, "Code 828282 while paused", "Bank")
+    smspva.orders[order_id].hasnewsms = False  # read on the web page meanwhile
+    await tg.wait_message(alice.id, "accepts your API key again", timeout=10)
+    await tg.wait_message(alice.id, "828282", timeout=10)
+    await asyncio.sleep(1)
+    texts = [m.text for m in tg.messages(alice.id)]
+    assert sum("no longer accepts" in t for t in texts) == 1
+    assert sum("accepts your API key again" in t for t in texts) == 1
+    assert len(sms_messages(tg, alice, "828282")) == 1
+
+
+async def _fail_outbox_writes(runner: BotRunner) -> Callable[[], Awaitable[None]]:
+    """Test-local fault: every outbox insert fails (a full disk, an I/O error) until undone."""
+    assert runner.app is not None
+    db = runner.app.db
+    await db.execute(
+        "CREATE TRIGGER test_outbox_fails BEFORE INSERT ON outbox"
+        " BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END"
+    )
+
+    async def undo() -> None:
+        await db.execute("DROP TRIGGER test_outbox_fails")
+
+    return undo
+
+
+@pytest.mark.allow_error_logs
+async def test_sms_read_but_not_written_is_read_again_next_round(
+    runner: BotRunner,
+    tg: FakeTelegram,
+    smspva: FakeSmspva,
+    alice: FakeUser,
+    error_logs: ErrorCollector,
+) -> None:
+    """Reading cleared `hasnewsms` upstream; the write failed; the number is not online, so no sweep
+    would read it again — the order still owes a read."""
+    order_id = await linked_with_order(runner, tg, smspva, alice, state=0)
+    undo = await _fail_outbox_writes(runner)
+    smspva.inject_sms(order_id, "Code 939393 read then lost", "Bank")
+    await tg.wait_for(lambda: error_logs.records, timeout=10)
+    assert not smspva.orders[order_id].hasnewsms  # it was read
+    await undo()
+    await tg.wait_message(alice.id, "939393", timeout=10)
+    await asyncio.sleep(1)
+    assert len(sms_messages(tg, alice, "939393")) == 1

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -356,3 +357,42 @@ async def test_sigkill_with_500_queued_for_one_chat_and_10_for_others(
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+
+
+def _leave_out_of_orders(smspva: FakeSmspva, order_id: int, answers: int = 1) -> list[int]:
+    """Test-local fault: the next `answers` `orders` answers leave this order out (an upstream glitch,
+    or an item the client could not parse). Returns a counter of answers still to come."""
+    real = smspva._keyed["orders"]
+    left = [answers]
+
+    def orders(params: dict[str, str], account: Any) -> dict[str, Any]:
+        body = real(params, account)
+        if left[0] > 0:
+            left[0] -= 1
+            body["data"] = [item for item in body["data"] if item["id"] != order_id]
+        return body
+
+    smspva._keyed["orders"] = orders
+    return left
+
+
+async def test_order_flickering_out_of_one_answer_loses_no_sms(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    smspva.set_state(order_id, 0)  # not online: no sweep, the SMS is found by `hasnewsms` alone
+    assert runner.app is not None
+    # The key was linked long ago (no recent activity): a user with no order left would drop to the
+    # 5-minute discovery interval.
+    runner.app.poller._state[alice.id].active_until = 0.0
+    await asyncio.sleep(1)
+    left = _leave_out_of_orders(smspva, order_id)
+    await tg.wait_for(lambda: left[0] == 0, timeout=10)
+    smspva.inject_sms(order_id, "Code 262626 right after the glitch", "Bank")
+    await tg.wait_message(alice.id, "262626", timeout=10)
+    await asyncio.sleep(1)
+    assert len(sms_messages(tg, alice, "262626")) == 1
+    assert not any("no longer in the SMSPVA system" in m.text for m in tg.messages(alice.id))
+    row = await runner.app.db.fetch_one("SELECT gone FROM user_orders WHERE id = ?", (order_id,))
+    assert row is not None
+    assert not row["gone"]

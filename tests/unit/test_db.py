@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 
 from bot.crypto import KeyBox
 from bot.db import Database, UsersRepo
+from bot.db.orders import OrdersRepo
 from bot.db.outbox import NewMessage, OutboxRepo
 
 
@@ -23,7 +24,7 @@ async def test_a_failing_transaction_rolls_back_only_itself(tmp_path: Path) -> N
 
     async def read_sms(user_id: int) -> None:
         message = NewMessage(user_id=user_id, kind="sms", text="code", dedup_key=f"sms:{user_id}")
-        await outbox.enqueue_sms([message], [(user_id, f"print-{user_id}")])
+        await outbox.enqueue_with([message], OrdersRepo.sms_recorder(user_id, [f"print-{user_id}"]))
         await users.set_other_sms(user_id, False)
 
     async def failing_transaction() -> None:
