@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from bot.smspva import Sms
 from tests.conftest import API_KEY
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
@@ -311,11 +310,6 @@ def _odd_sms_items(smspva: FakeSmspva) -> None:
     smspva._sms_list = listing  # type: ignore[method-assign]
 
 
-@pytest.mark.xfail(
-    Sms.model_fields["date"].is_required(),
-    reason="the client drops SMS items without a usable date until its model makes date optional",
-    strict=True,
-)
 async def test_sms_items_without_date_or_sender_are_still_pushed_once(
     runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
 ) -> None:
