@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -302,7 +303,8 @@ def _odd_sms_items(smspva: FakeSmspva) -> None:
             if "undated" in item["text"]:
                 del item["date"]
             if "textdate" in item["text"]:
-                item["date"] = "30.11.2026 05:00"
+                # a date as text, as some answers carry it: this minute, so it is a new SMS
+                item["date"] = time.strftime("%d.%m.%Y %H:%M", time.gmtime())
             if "anonymous" in item["text"]:
                 del item["sender"]
         return items
