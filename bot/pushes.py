@@ -233,14 +233,22 @@ def key_moved_notice() -> Push:
 
 
 def time_left(seconds: float) -> str:
-    hours = int(seconds // 3600)
-    if hours >= 48:
-        days = hours // 24
-        return ngettext("{count} day", "{count} days", days).format(count=days)
-    if hours >= 1:
-        return ngettext("{count} hour", "{count} hours", hours).format(count=hours)
-    minutes = max(1, int(seconds // 60))
-    return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
+    """What remains, never understated by more than rounding: "6 days 23 hours", "2 hours 50
+    minutes", "35 minutes" (nearest hour above two days, nearest minute below)."""
+    minutes = round(seconds / 60)
+    if minutes >= 48 * 60:
+        hours = round(seconds / 3600)
+        days, rest = divmod(hours, 24)
+        larger = ngettext("{count} day", "{count} days", days).format(count=days)
+        smaller = ngettext("{count} hour", "{count} hours", rest).format(count=rest) if rest else ""
+    elif minutes >= 60:
+        hours, rest = divmod(minutes, 60)
+        larger = ngettext("{count} hour", "{count} hours", hours).format(count=hours)
+        smaller = ngettext("{count} minute", "{count} minutes", rest).format(count=rest) if rest else ""
+    else:
+        minutes = max(1, minutes)
+        return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
+    return _("{larger} and {smaller}").format(larger=larger, smaller=smaller) if smaller else larger
 
 
 def expiry_warning(order: UserOrder, tz: str, now: float) -> Push:
