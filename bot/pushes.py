@@ -26,6 +26,7 @@ from bot.callbacks import (
     RentCb,
     SettingsAction,
     SettingsCb,
+    from_notification,
 )
 from bot.db.orders import UserOrder
 from bot.formatting import (
@@ -40,6 +41,7 @@ from bot.formatting import (
     period_label,
     phone_html,
 )
+from bot.keyboards.common import mirrored
 from bot.messages import SUPPORT_URL
 from bot.periods import Period
 from bot.smspva import Order, Service, Sms
@@ -61,7 +63,18 @@ class Push:
 
 
 def _markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any]:
-    return InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True)
+    """A notification's keyboard: every callback button marked FROM_NOTIFICATION (so pressing it
+    opens a new message and leaves the notification as it is), rows mirrored right to left."""
+    marked = [
+        [
+            button.model_copy(update={"callback_data": from_notification(button.callback_data)})
+            if button.callback_data
+            else button
+            for button in row
+        ]
+        for row in rows
+    ]
+    return mirrored(InlineKeyboardMarkup(inline_keyboard=marked)).model_dump(exclude_none=True)
 
 
 def _order_button(order_id: int) -> InlineKeyboardButton:
