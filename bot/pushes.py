@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -35,14 +35,17 @@ from bot.formatting import (
     escape,
     extract_code,
     flag,
+    isolate,
     local_datetime,
     money,
     number,
     period_label,
     phone_html,
+    rtl_line,
+    short_time,
+    strip_bidi,
 )
 from bot.keyboards.common import mirrored
-from bot.messages import SUPPORT_URL
 from bot.periods import Period
 from bot.smspva import Order, Service, Sms
 
@@ -125,33 +128,56 @@ def split_text(text: str, budget: int) -> list[str]:
 # --- SMS ------------------------------------------------------------------------------------------
 
 
+def _name(text: str) -> str:
+    """A name SMSPVA or a sender gave (any script), escaped and kept whole inside Arabic lines."""
+    return isolate(escape(text), ltr=False)
+
+
 def sms_pushes(order: Order, sms: Sms, tz: str, *, other_service: bool, read_at: float) -> list[Push]:
-    """An SMS as one message, or as numbered parts when it is longer than Telegram allows (the header,
-    the code and the buttons in the first part). `read_at` stands in for a missing SMS date."""
-    title = _("✉️ <b>SMS for another service</b>") if other_service else _("✉️ <b>New SMS</b>")
+    """An SMS, code first: the code in tap-to-copy form (with a Copy button), then the number, the
+    service (for another service's SMS: that service, i.e. the sender), the sender and a short local
+    time, then the text exactly as written. Longer than Telegram allows: numbered parts, the header,
+    the code and the buttons in the first. `read_at` stands in for a missing SMS date."""
     date = sms.date if sms.date is not None else read_at  # assumption: undated = received when read
     sender = sms.sender or "?"
-    lines = [
-        f"{title} · {escape(order.sname or order.scode)}",
-        _("Number: {number}").format(number=phone_html(order.ccode, order.pnumber)),
-        _("From: {sender}").format(sender=escape(sender)),
-        _("Received: {time}").format(time=local_datetime(date, tz)),
-    ]
+    number = phone_html(order.ccode, order.pnumber)
+    if other_service:
+        # The number's own service is not what this SMS is for: the sender names the other service.
+        title = _("✉️ <b>SMS for another service</b> · {number} · {service}").format(
+            number=number, service=_name(sender)
+        )
+    else:
+        title = _("✉️ <b>SMS</b> · {number} · {service}").format(
+            number=number, service=_name(order.sname or order.scode)
+        )
+    lines = []
     code = extract_code(sms.text)
     if code:
-        lines.append(_("Code: {code}").format(code=code_html(code)))
-    header = "\n".join(lines)
-    markup = _markup(
-        [
+        lines.append("🔑 " + code_html(code))
+    lines.append(title)
+    lines.append(
+        _("From {sender} · {time}").format(sender=_name(sender), time=short_time(date, tz, now=read_at))
+    )
+    header = rtl_line("\n".join(lines))
+    rows: list[list[InlineKeyboardButton]] = []
+    if code:
+        rows.append(
             [
-                _order_button(order.id),
                 InlineKeyboardButton(
-                    text="✉️ " + _("All SMS"),
-                    callback_data=OrderCb(action=OrderAction.SMS, order_id=order.id).pack(),
-                ),
+                    text="📋 " + _("Copy code"), copy_text=CopyTextButton(text=strip_bidi(code))
+                )
             ]
+        )
+    rows.append(
+        [
+            _order_button(order.id),
+            InlineKeyboardButton(
+                text="✉️ " + _("All SMS"),
+                callback_data=OrderCb(action=OrderAction.SMS, order_id=order.id).pack(),
+            ),
         ]
     )
+    markup = _markup(rows)
     single = f"{header}\n\n{escape(sms.text)}"
     if visible_length(single) <= MAX_PUSH_CHARS:
         return [Push(single, markup)]
@@ -164,8 +190,7 @@ def sms_pushes(order: Order, sms: Sms, tz: str, *, other_service: bool, read_at:
         if index == 1:
             pushes.append(Push(f"{header}\n<i>{label}</i>\n\n{escape(piece)}", markup))
         else:
-            top = f"{title} · {escape(order.sname or order.scode)} · <i>{label}</i>"
-            pushes.append(Push(f"{top}\n\n{escape(piece)}"))
+            pushes.append(Push(rtl_line(f"{title} · <i>{label}</i>") + f"\n\n{escape(piece)}"))
     return pushes
 
 
@@ -190,11 +215,11 @@ def offline_notice(order: Order) -> Push:
     return Push(text, _markup([[activate, _order_button(order.id)]]))
 
 
-def gone_notice(order: Order) -> Push:
+def gone_notice(order: Order, support_url: str) -> Push:
     text = _(
         "🔴 The number {number} ({service}) is no longer in the SMSPVA system. Please contact SMSPVA support."
     ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
-    return Push(text, _markup([[InlineKeyboardButton(text="💬 " + _("Write to support"), url=SUPPORT_URL)]]))
+    return Push(text, _markup([[InlineKeyboardButton(text="💬 " + _("Write to support"), url=support_url)]]))
 
 
 # --- the API key --------------------------------------------------------------------------------

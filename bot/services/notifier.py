@@ -22,8 +22,9 @@ from bot.services.outbox import OutboxSender
 
 
 class Notifier:
-    def __init__(self, outbox: OutboxRepo, sender: OutboxSender, i18n: I18n) -> None:
+    def __init__(self, outbox: OutboxRepo, sender: OutboxSender, i18n: I18n, *, support_url: str) -> None:
         self._outbox = outbox
+        self.support_url = support_url  # SUPPORT_URL from Settings, for the texts that point there
         self._sender = sender
         self._i18n = i18n
 

@@ -17,7 +17,10 @@ from tests.harness import BotRunner, ErrorCollector
 
 
 def sms_messages(tg: FakeTelegram, user: FakeUser, contains: str = "") -> list[BotMessage]:
-    return [m for m in tg.messages(user.id) if "SMS" in m.text.split("\n")[0] and contains in m.text]
+    # The code comes first; the "✉️ SMS · number · service" line is the first or the second.
+    return [
+        m for m in tg.messages(user.id) if "✉️ SMS" in " ".join(m.text.split("\n")[:2]) and contains in m.text
+    ]
 
 
 async def linked_with_order(
