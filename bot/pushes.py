@@ -65,6 +65,11 @@ class Push:
     markup: dict[str, Any] | None = None
 
 
+def _push(text: str, rows: list[list[InlineKeyboardButton]] | None = None) -> Push:
+    """A notice: lines that open with an emoji run right to left in Arabic, keyboard as _markup()."""
+    return Push(rtl_line(text), _markup(rows) if rows else None)
+
+
 def _markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any]:
     """A notification's keyboard: every callback button marked FROM_NOTIFICATION (so pressing it
     opens a new message and leaves the notification as it is), rows mirrored right to left."""
@@ -200,26 +205,26 @@ def sms_pushes(order: Order, sms: Sms, tz: str, *, other_service: bool, read_at:
 def online_notice(order: Order) -> Push:
     text = _(
         "🟢 Your number {number} ({service}) is online now. Send the SMS — it stays online for 10–30 minutes."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
-    return Push(text, _markup([[_order_button(order.id)]]))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.scode))
+    return _push(text, [[_order_button(order.id)]])
 
 
 def offline_notice(order: Order) -> Push:
     text = _(
         "⚪ Your number {number} ({service}) went offline. Activate it again before the next SMS."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.scode))
     activate = InlineKeyboardButton(
         text="⚡ " + _("Activate again"),
         callback_data=OrderCb(action=OrderAction.ACTIVATE, order_id=order.id).pack(),
     )
-    return Push(text, _markup([[activate, _order_button(order.id)]]))
+    return _push(text, [[activate, _order_button(order.id)]])
 
 
 def gone_notice(order: Order, support_url: str) -> Push:
     text = _(
         "🔴 The number {number} ({service}) is no longer in the SMSPVA system. Please contact SMSPVA support."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
-    return Push(text, _markup([[InlineKeyboardButton(text="💬 " + _("Write to support"), url=support_url)]]))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.scode))
+    return _push(text, [[InlineKeyboardButton(text="💬 " + _("Write to support"), url=support_url)]])
 
 
 # --- the API key --------------------------------------------------------------------------------
@@ -237,7 +242,7 @@ def key_rejected_notice() -> Push:
         "warnings and auto-prolong. I will re-check the key on my own for a while and tell you when it "
         "works again; or link a valid key now: <code>/key YOUR_KEY</code>"
     )
-    return Push(text, _markup([[_key_button()]]))
+    return _push(text, [[_key_button()]])
 
 
 def key_resumed_notice() -> Push:
@@ -245,7 +250,7 @@ def key_resumed_notice() -> Push:
         "✅ SMSPVA accepts your API key again: I resumed checking your numbers for SMS, expiry warnings "
         "and auto-prolong."
     )
-    return Push(text)
+    return _push(text)
 
 
 def key_unreadable_notice() -> Push:
@@ -253,7 +258,7 @@ def key_unreadable_notice() -> Push:
         "🔑 I can no longer read the API key you linked (the bot's encryption key was changed), so I paused "
         "checking your numbers for SMS. Link your key again to resume: <code>/key YOUR_KEY</code>"
     )
-    return Push(text, _markup([[_key_button()]]))
+    return _push(text, [[_key_button()]])
 
 
 def key_moved_notice() -> Push:
@@ -264,7 +269,7 @@ def key_moved_notice() -> Push:
         "profile. To use the key here again, link it: <code>/key YOUR_KEY</code> (that unlinks it from "
         "the other account)."
     )
-    return Push(text, _markup([[_key_button()]]))
+    return _push(text, [[_key_button()]])
 
 
 # --- expiry -------------------------------------------------------------------------------------
@@ -295,7 +300,7 @@ def expiry_warning(order: UserOrder, tz: str, now: float) -> Push:
     lines = [
         _("⏰ Your number {number} ({service}) expires in {left} — {date}.").format(
             number=phone_html(order.ccode, order.pnumber),
-            service=escape(order.sname or order.service),
+            service=_name(order.sname or order.service),
             left=time_left(remaining),
             date=local_datetime(order.until, tz),
         )
@@ -313,19 +318,19 @@ def expiry_warning(order: UserOrder, tz: str, now: float) -> Push:
     else:
         lines.append(_("SMSPVA does not allow prolonging this number (the 90-day maximum may be reached)."))
     rows.append([_order_button(order.id)])
-    return Push("\n".join(lines), _markup(rows))
+    return _push("\n".join(lines), rows)
 
 
 def expired_notice(order: UserOrder) -> Push:
     text = _(
         "⌛ The rental of {number} ({service}) has expired. You can restore it: the cost is the overdue days at "
         "full price (no discount) plus 30 days paid in advance. I show the exact price before anything is charged."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.service))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.service))
     button = InlineKeyboardButton(
         text="♻️ " + _("Restore"),
         callback_data=ArchiveCb(action=ArchiveAction.RESTORE, order_id=order.id).pack(),
     )
-    return Push(text, _markup([[button]]))
+    return _push(text, [[button]])
 
 
 def auto_prolong_done(
@@ -334,24 +339,24 @@ def auto_prolong_done(
     lines = [
         _("🔁 Auto-prolong: {number} ({service}) was prolonged by {period}.").format(
             number=phone_html(order.ccode, order.pnumber),
-            service=escape(order.sname or order.service),
+            service=_name(order.sname or order.service),
             period=period_label(period),
         ),
         _("Charged: {total}").format(total=money(total)) if total is not None else _("Charged: see SMSPVA"),
     ]
     if new_until:
         lines.append(_("New end date: {date}").format(date=local_datetime(new_until, tz)))
-    return Push("\n".join(lines))
+    return _push("\n".join(lines))
 
 
 def auto_prolong_failed(order: UserOrder, reason: str | None) -> Push:
     text = _(
         "⚠️ Auto-prolong of {number} ({service}) did not go through. I will not retry it on my own: "
         "please prolong it yourself before it expires."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.service))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.service))
     if reason:
         text += "\n" + reason
-    return Push(text, _markup([[_prolong_button(order.id)]]))
+    return _push(text, [[_prolong_button(order.id)]])
 
 
 # --- watches ------------------------------------------------------------------------------------
@@ -359,12 +364,12 @@ def auto_prolong_failed(order: UserOrder, reason: str | None) -> Push:
 
 def watch_hit(country: str, api_name: str, service_code: str, service: Service) -> Push:
     text = _("🔔 {service} numbers are available again in {country}: {count} now.").format(
-        service=escape(service.name),
-        country=f"{flag(country)} {escape(country_name(country, api_name))}",
+        service=_name(service.name),
+        country=f"{flag(country)} {_name(country_name(country, api_name))}",
         count=number(service.count),
     )
     button = InlineKeyboardButton(
         text="📱 " + _("Rent"),
         callback_data=RentCb(action=RentAction.SERVICE, country=country, service=service_code).pack(),
     )
-    return Push(text, _markup([[button]]))
+    return _push(text, [[button]])

@@ -115,3 +115,30 @@ async def test_upstream_failure_after_a_push_button_keeps_the_push_and_offers_re
     screen = await press(tg, alice, error, "Try again", expect="515151")
     assert screen.message_id == error.message_id  # Retry repeats the request on the error screen
     assert_untouched(tg, alice, snapshot(push))
+
+
+@pytest.mark.parametrize("bot_overrides", [{"support_url": "https://help.example.org/smspva"}])
+async def test_gone_notice_links_the_configured_support(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    order_id = await linked_with_order(runner, tg, smspva, alice, state=1)
+    smspva.set_state(order_id, -1)
+    notice = await tg.wait_message(alice.id, "no longer in the SMSPVA system", timeout=10)
+    assert notice.button("support")["url"] == "https://help.example.org/smspva"
+
+
+async def test_card_from_a_push_while_smspva_is_down_offers_retry(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    smspva.inject_sms(order_id, "Your Instagram code is 626262", "Instagram")
+    push = await tg.wait_message(alice.id, "626262", timeout=10)
+    smspva.fail_for("500", 4, method="orders")
+    error = await open_from(tg, alice, push, "Open order", expect="❌")
+    assert error.callback_data("Try again") == push.callback_data("Open order").removeprefix(
+        FROM_NOTIFICATION
+    )
+    await asyncio.sleep(4)
+    card = await press(tg, alice, error, "Try again", expect="Services")
+    assert card.message_id == error.message_id
+    assert_untouched(tg, alice, snapshot(push))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -306,7 +307,8 @@ def _odd_sms_items(smspva: FakeSmspva) -> None:
             if "undated" in item["text"]:
                 del item["date"]
             if "textdate" in item["text"]:
-                item["date"] = "30.11.2026 05:00"
+                # A string date of now (read as UTC): not before the bot knew the order.
+                item["date"] = datetime.fromtimestamp(smspva.now(), UTC).strftime("%d.%m.%Y %H:%M")
             if "anonymous" in item["text"]:
                 del item["sender"]
         return items
