@@ -267,9 +267,10 @@ async def create_app(settings: Settings) -> App:
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     sender = OutboxSender(bot, outbox, users)
+    # The one way into a chat for everything unprompted.
     notifier = Notifier(
-        outbox, sender, i18n, support_url=settings.support_url
-    )  # the one way into a chat for everything unprompted
+        outbox, sender, i18n, support_url=settings.support_url, top_up_url=settings.top_up_url
+    )
     watches = WatchService(choices, users, catalog, notifier)
     poller = SmsPoller(
         smspva,

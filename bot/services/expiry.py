@@ -164,7 +164,9 @@ class ExpiryService:
         try:
             await self._client.prolong(apikey, order_id=order.id, dtype=period.dtype, dcount=period.dcount)
         except SmspvaError as error:
-            await self._report_failure(user, order, upstream_error(error), order.until)
+            await self._report_failure(
+                user, order, upstream_error(error, self._notifier.top_up_url), order.until
+            )
             await self._expiry.finish_attempt(order.id, "failed")
             return
         except SmspvaUnavailable as error:
