@@ -35,7 +35,13 @@ from bot.handlers import get_routers
 from bot.handlers.account import KeyForm
 from bot.handlers.confirm import ClaimMiddleware
 from bot.i18n import LocaleMiddleware, create_i18n
-from bot.middlewares import AccessMiddleware, KeyPasteGuard, KnownUserMiddleware, UserMiddleware
+from bot.middlewares import (
+    AccessMiddleware,
+    KeyPasteGuard,
+    KnownUserMiddleware,
+    NotificationButtons,
+    UserMiddleware,
+)
 from bot.services.background import BackgroundTasks, Heartbeat, every
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
@@ -261,7 +267,10 @@ async def create_app(settings: Settings) -> App:
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     sender = OutboxSender(bot, outbox, users)
-    notifier = Notifier(outbox, sender, i18n)  # the one way into a chat for everything unprompted
+    # The one way into a chat for everything unprompted.
+    notifier = Notifier(
+        outbox, sender, i18n, support_url=settings.support_url, top_up_url=settings.top_up_url
+    )
     watches = WatchService(choices, users, catalog, notifier)
     poller = SmsPoller(
         smspva,
@@ -306,6 +315,7 @@ async def create_app(settings: Settings) -> App:
     )
     dp = Dispatcher(storage=MemoryStorage(), deps=deps)
     throttling = ThrottlingMiddleware(settings.throttle_per_minute)
+    dp.callback_query.outer_middleware(NotificationButtons())  # before all: the rest sees plain data
     for observer in (dp.message, dp.callback_query):
         # Order matters. The saved row is read first (read only) for the locale. The throttle comes
         # before the ALLOWED_USER_IDS gate, so everyone (refused users too) is slowed alike, and the

@@ -8,6 +8,26 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+# Buttons on notifications (pushed SMS, state notices, expiry warnings, reports) carry this in front
+# of their ordinary callback data. The dispatcher strips it before routing (NotificationButtons in
+# bot/middlewares.py), so every screen handles them as usual, and show() answers with a new message:
+# a notification is a record and is never edited away. Not a CallbackData prefix: no factory parses it.
+FROM_NOTIFICATION = "!"
+
+
+def from_notification(data: str) -> str:
+    """The callback data of a button on a notification."""
+    return FROM_NOTIFICATION + data
+
+
+def is_from_notification(data: str | None) -> bool:
+    return bool(data) and str(data).startswith(FROM_NOTIFICATION)
+
+
+def plain_data(data: str) -> str:
+    """The ordinary callback data, without the notification mark."""
+    return data[len(FROM_NOTIFICATION) :] if is_from_notification(data) else data
+
 
 class MenuAction(StrEnum):
     HOME = "h"

@@ -130,6 +130,20 @@ def local_datetime(timestamp: int | float, tz_name: str | None, locale: str | No
     return f"{date_part} {time_part}"
 
 
+def short_time(timestamp: int | float, tz_name: str | None, now: float, locale: str | None = None) -> str:
+    """When an SMS came, briefly, in the user's zone: "03:40" today, "Nov 29 03:40" another day
+    this year, "Dec 31, 2025 23:59" before that."""
+    where = zone(tz_name)
+    moment = datetime.fromtimestamp(timestamp, tz=where)
+    today = datetime.fromtimestamp(now, tz=where)
+    loc = locale or current_locale()
+    time_part = format_skeleton("Hm", moment, locale=loc)
+    if moment.date() == today.date():
+        return time_part
+    date_part = format_skeleton("MMMd" if moment.year == today.year else "yMMMd", moment, locale=loc)
+    return f"{date_part} {time_part}"
+
+
 def local_date(timestamp: int | float, tz_name: str | None, locale: str | None = None) -> str:
     moment = datetime.fromtimestamp(timestamp, tz=zone(tz_name))
     return format_skeleton("yMMMd", moment, locale=locale or current_locale())

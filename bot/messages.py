@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import DEFAULT_SUPPORT_URL, DEFAULT_TOP_UP_URL
+from bot.config import DEFAULT_TOP_UP_URL
 from bot.formatting import escape
 from bot.smspva import ErrorKind, RestoreErrorCode, SmspvaError, SmspvaUnavailable
 
-# The links themselves come from Settings (SUPPORT_URL, TOP_UP_URL, API_KEY_URL); this name stays
-# for bot/pushes.py until its texts take the URL from Settings as well.
-SUPPORT_URL = DEFAULT_SUPPORT_URL
+# The links themselves come from Settings (SUPPORT_URL, TOP_UP_URL, API_KEY_URL), passed in by callers.
 RESTORE_METHODS = frozenset({"restore_user", "restore_user_precalc"})
 
 

@@ -12,10 +12,27 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import gettext as _
 
 from bot.apikey import looks_like_key
+from bot.callbacks import is_from_notification, plain_data
 from bot.db import UserRow, UsersRepo
 from bot.throttling import ThrottlingMiddleware
 
 log = logging.getLogger(__name__)
+
+
+class NotificationButtons(BaseMiddleware):
+    """First of all for button presses: a button on a notification carries FROM_NOTIFICATION in
+    front of its data; routing, filters and handlers see the ordinary data. show() recognises the
+    notification by its keyboard (see `bot.handlers.screen.is_notification`) and sends anew."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, CallbackQuery) and event.data and is_from_notification(event.data):
+            event = event.model_copy(update={"data": plain_data(event.data)})
+        return await handler(event, data)
 
 
 class KnownUserMiddleware(BaseMiddleware):

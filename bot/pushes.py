@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
@@ -26,6 +26,7 @@ from bot.callbacks import (
     RentCb,
     SettingsAction,
     SettingsCb,
+    from_notification,
 )
 from bot.db.orders import UserOrder
 from bot.formatting import (
@@ -34,13 +35,17 @@ from bot.formatting import (
     escape,
     extract_code,
     flag,
+    isolate,
     local_datetime,
     money,
     number,
     period_label,
     phone_html,
+    rtl_line,
+    short_time,
+    strip_bidi,
 )
-from bot.messages import SUPPORT_URL
+from bot.keyboards.common import mirrored
 from bot.periods import Period
 from bot.smspva import Order, Service, Sms
 
@@ -60,8 +65,24 @@ class Push:
     markup: dict[str, Any] | None = None
 
 
+def _push(text: str, rows: list[list[InlineKeyboardButton]] | None = None) -> Push:
+    """A notice: lines that open with an emoji run right to left in Arabic, keyboard as _markup()."""
+    return Push(rtl_line(text), _markup(rows) if rows else None)
+
+
 def _markup(rows: list[list[InlineKeyboardButton]]) -> dict[str, Any]:
-    return InlineKeyboardMarkup(inline_keyboard=rows).model_dump(exclude_none=True)
+    """A notification's keyboard: every callback button marked FROM_NOTIFICATION (so pressing it
+    opens a new message and leaves the notification as it is), rows mirrored right to left."""
+    marked = [
+        [
+            button.model_copy(update={"callback_data": from_notification(button.callback_data)})
+            if button.callback_data
+            else button
+            for button in row
+        ]
+        for row in rows
+    ]
+    return mirrored(InlineKeyboardMarkup(inline_keyboard=marked)).model_dump(exclude_none=True)
 
 
 def _order_button(order_id: int) -> InlineKeyboardButton:
@@ -112,33 +133,56 @@ def split_text(text: str, budget: int) -> list[str]:
 # --- SMS ------------------------------------------------------------------------------------------
 
 
+def _name(text: str) -> str:
+    """A name SMSPVA or a sender gave (any script), escaped and kept whole inside Arabic lines."""
+    return isolate(escape(text), ltr=False)
+
+
 def sms_pushes(order: Order, sms: Sms, tz: str, *, other_service: bool, read_at: float) -> list[Push]:
-    """An SMS as one message, or as numbered parts when it is longer than Telegram allows (the header,
-    the code and the buttons in the first part). `read_at` stands in for a missing SMS date."""
-    title = _("✉️ <b>SMS for another service</b>") if other_service else _("✉️ <b>New SMS</b>")
+    """An SMS, code first: the code in tap-to-copy form (with a Copy button), then the number, the
+    service (for another service's SMS: that service, i.e. the sender), the sender and a short local
+    time, then the text exactly as written. Longer than Telegram allows: numbered parts, the header,
+    the code and the buttons in the first. `read_at` stands in for a missing SMS date."""
     date = sms.date if sms.date is not None else read_at  # assumption: undated = received when read
     sender = sms.sender or "?"
-    lines = [
-        f"{title} · {escape(order.sname or order.scode)}",
-        _("Number: {number}").format(number=phone_html(order.ccode, order.pnumber)),
-        _("From: {sender}").format(sender=escape(sender)),
-        _("Received: {time}").format(time=local_datetime(date, tz)),
-    ]
+    number = phone_html(order.ccode, order.pnumber)
+    if other_service:
+        # The number's own service is not what this SMS is for: the sender names the other service.
+        title = _("✉️ <b>SMS for another service</b> · {number} · {service}").format(
+            number=number, service=_name(sender)
+        )
+    else:
+        title = _("✉️ <b>SMS</b> · {number} · {service}").format(
+            number=number, service=_name(order.sname or order.scode)
+        )
+    lines = []
     code = extract_code(sms.text)
     if code:
-        lines.append(_("Code: {code}").format(code=code_html(code)))
-    header = "\n".join(lines)
-    markup = _markup(
-        [
+        lines.append("🔑 " + code_html(code))
+    lines.append(title)
+    lines.append(
+        _("From {sender} · {time}").format(sender=_name(sender), time=short_time(date, tz, now=read_at))
+    )
+    header = rtl_line("\n".join(lines))
+    rows: list[list[InlineKeyboardButton]] = []
+    if code:
+        rows.append(
             [
-                _order_button(order.id),
                 InlineKeyboardButton(
-                    text="✉️ " + _("All SMS"),
-                    callback_data=OrderCb(action=OrderAction.SMS, order_id=order.id).pack(),
-                ),
+                    text="📋 " + _("Copy code"), copy_text=CopyTextButton(text=strip_bidi(code))
+                )
             ]
+        )
+    rows.append(
+        [
+            _order_button(order.id),
+            InlineKeyboardButton(
+                text="✉️ " + _("All SMS"),
+                callback_data=OrderCb(action=OrderAction.SMS, order_id=order.id).pack(),
+            ),
         ]
     )
+    markup = _markup(rows)
     single = f"{header}\n\n{escape(sms.text)}"
     if visible_length(single) <= MAX_PUSH_CHARS:
         return [Push(single, markup)]
@@ -151,8 +195,7 @@ def sms_pushes(order: Order, sms: Sms, tz: str, *, other_service: bool, read_at:
         if index == 1:
             pushes.append(Push(f"{header}\n<i>{label}</i>\n\n{escape(piece)}", markup))
         else:
-            top = f"{title} · {escape(order.sname or order.scode)} · <i>{label}</i>"
-            pushes.append(Push(f"{top}\n\n{escape(piece)}"))
+            pushes.append(Push(rtl_line(f"{title} · <i>{label}</i>") + f"\n\n{escape(piece)}"))
     return pushes
 
 
@@ -162,26 +205,26 @@ def sms_pushes(order: Order, sms: Sms, tz: str, *, other_service: bool, read_at:
 def online_notice(order: Order) -> Push:
     text = _(
         "🟢 Your number {number} ({service}) is online now. Send the SMS — it stays online for 10–30 minutes."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
-    return Push(text, _markup([[_order_button(order.id)]]))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.scode))
+    return _push(text, [[_order_button(order.id)]])
 
 
 def offline_notice(order: Order) -> Push:
     text = _(
         "⚪ Your number {number} ({service}) went offline. Activate it again before the next SMS."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.scode))
     activate = InlineKeyboardButton(
         text="⚡ " + _("Activate again"),
         callback_data=OrderCb(action=OrderAction.ACTIVATE, order_id=order.id).pack(),
     )
-    return Push(text, _markup([[activate, _order_button(order.id)]]))
+    return _push(text, [[activate, _order_button(order.id)]])
 
 
-def gone_notice(order: Order) -> Push:
+def gone_notice(order: Order, support_url: str) -> Push:
     text = _(
         "🔴 The number {number} ({service}) is no longer in the SMSPVA system. Please contact SMSPVA support."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.scode))
-    return Push(text, _markup([[InlineKeyboardButton(text="💬 " + _("Write to support"), url=SUPPORT_URL)]]))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.scode))
+    return _push(text, [[InlineKeyboardButton(text="💬 " + _("Write to support"), url=support_url)]])
 
 
 # --- the API key --------------------------------------------------------------------------------
@@ -199,7 +242,7 @@ def key_rejected_notice() -> Push:
         "warnings and auto-prolong. I will re-check the key on my own for a while and tell you when it "
         "works again; or link a valid key now: <code>/key YOUR_KEY</code>"
     )
-    return Push(text, _markup([[_key_button()]]))
+    return _push(text, [[_key_button()]])
 
 
 def key_resumed_notice() -> Push:
@@ -207,7 +250,7 @@ def key_resumed_notice() -> Push:
         "✅ SMSPVA accepts your API key again: I resumed checking your numbers for SMS, expiry warnings "
         "and auto-prolong."
     )
-    return Push(text)
+    return _push(text)
 
 
 def key_unreadable_notice() -> Push:
@@ -215,7 +258,7 @@ def key_unreadable_notice() -> Push:
         "🔑 I can no longer read the API key you linked (the bot's encryption key was changed), so I paused "
         "checking your numbers for SMS. Link your key again to resume: <code>/key YOUR_KEY</code>"
     )
-    return Push(text, _markup([[_key_button()]]))
+    return _push(text, [[_key_button()]])
 
 
 def key_moved_notice() -> Push:
@@ -226,21 +269,29 @@ def key_moved_notice() -> Push:
         "profile. To use the key here again, link it: <code>/key YOUR_KEY</code> (that unlinks it from "
         "the other account)."
     )
-    return Push(text, _markup([[_key_button()]]))
+    return _push(text, [[_key_button()]])
 
 
 # --- expiry -------------------------------------------------------------------------------------
 
 
 def time_left(seconds: float) -> str:
-    hours = int(seconds // 3600)
-    if hours >= 48:
-        days = hours // 24
-        return ngettext("{count} day", "{count} days", days).format(count=days)
-    if hours >= 1:
-        return ngettext("{count} hour", "{count} hours", hours).format(count=hours)
-    minutes = max(1, int(seconds // 60))
-    return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
+    """What remains, never understated by more than rounding: "6 days 23 hours", "2 hours 50
+    minutes", "35 minutes" (nearest hour above two days, nearest minute below)."""
+    minutes = round(seconds / 60)
+    if minutes >= 48 * 60:
+        hours = round(seconds / 3600)
+        days, rest = divmod(hours, 24)
+        larger = ngettext("{count} day", "{count} days", days).format(count=days)
+        smaller = ngettext("{count} hour", "{count} hours", rest).format(count=rest) if rest else ""
+    elif minutes >= 60:
+        hours, rest = divmod(minutes, 60)
+        larger = ngettext("{count} hour", "{count} hours", hours).format(count=hours)
+        smaller = ngettext("{count} minute", "{count} minutes", rest).format(count=rest) if rest else ""
+    else:
+        minutes = max(1, minutes)
+        return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
+    return _("{larger} and {smaller}").format(larger=larger, smaller=smaller) if smaller else larger
 
 
 def expiry_warning(order: UserOrder, tz: str, now: float) -> Push:
@@ -249,7 +300,7 @@ def expiry_warning(order: UserOrder, tz: str, now: float) -> Push:
     lines = [
         _("⏰ Your number {number} ({service}) expires in {left} — {date}.").format(
             number=phone_html(order.ccode, order.pnumber),
-            service=escape(order.sname or order.service),
+            service=_name(order.sname or order.service),
             left=time_left(remaining),
             date=local_datetime(order.until, tz),
         )
@@ -267,19 +318,19 @@ def expiry_warning(order: UserOrder, tz: str, now: float) -> Push:
     else:
         lines.append(_("SMSPVA does not allow prolonging this number (the 90-day maximum may be reached)."))
     rows.append([_order_button(order.id)])
-    return Push("\n".join(lines), _markup(rows))
+    return _push("\n".join(lines), rows)
 
 
 def expired_notice(order: UserOrder) -> Push:
     text = _(
         "⌛ The rental of {number} ({service}) has expired. You can restore it: the cost is the overdue days at "
         "full price (no discount) plus 30 days paid in advance. I show the exact price before anything is charged."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.service))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.service))
     button = InlineKeyboardButton(
         text="♻️ " + _("Restore"),
         callback_data=ArchiveCb(action=ArchiveAction.RESTORE, order_id=order.id).pack(),
     )
-    return Push(text, _markup([[button]]))
+    return _push(text, [[button]])
 
 
 def auto_prolong_done(
@@ -288,24 +339,24 @@ def auto_prolong_done(
     lines = [
         _("🔁 Auto-prolong: {number} ({service}) was prolonged by {period}.").format(
             number=phone_html(order.ccode, order.pnumber),
-            service=escape(order.sname or order.service),
+            service=_name(order.sname or order.service),
             period=period_label(period),
         ),
         _("Charged: {total}").format(total=money(total)) if total is not None else _("Charged: see SMSPVA"),
     ]
     if new_until:
         lines.append(_("New end date: {date}").format(date=local_datetime(new_until, tz)))
-    return Push("\n".join(lines))
+    return _push("\n".join(lines))
 
 
 def auto_prolong_failed(order: UserOrder, reason: str | None) -> Push:
     text = _(
         "⚠️ Auto-prolong of {number} ({service}) did not go through. I will not retry it on my own: "
         "please prolong it yourself before it expires."
-    ).format(number=phone_html(order.ccode, order.pnumber), service=escape(order.sname or order.service))
+    ).format(number=phone_html(order.ccode, order.pnumber), service=_name(order.sname or order.service))
     if reason:
         text += "\n" + reason
-    return Push(text, _markup([[_prolong_button(order.id)]]))
+    return _push(text, [[_prolong_button(order.id)]])
 
 
 # --- watches ------------------------------------------------------------------------------------
@@ -313,12 +364,12 @@ def auto_prolong_failed(order: UserOrder, reason: str | None) -> Push:
 
 def watch_hit(country: str, api_name: str, service_code: str, service: Service) -> Push:
     text = _("🔔 {service} numbers are available again in {country}: {count} now.").format(
-        service=escape(service.name),
-        country=f"{flag(country)} {escape(country_name(country, api_name))}",
+        service=_name(service.name),
+        country=f"{flag(country)} {_name(country_name(country, api_name))}",
         count=number(service.count),
     )
     button = InlineKeyboardButton(
         text="📱 " + _("Rent"),
         callback_data=RentCb(action=RentAction.SERVICE, country=country, service=service_code).pack(),
     )
-    return Push(text, _markup([[button]]))
+    return _push(text, [[button]])

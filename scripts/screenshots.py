@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.callbacks import OrderAction, OrderCb, RentAction, RentCb  # noqa: E402
+from bot.callbacks import ConfirmCb, OrderAction, OrderCb, RentAction, RentCb  # noqa: E402
 from tests.fakes.smspva import FakeSmspva  # noqa: E402
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser  # noqa: E402
 from tests.flows import find_on_pages, link_key, press, press_data  # noqa: E402
@@ -122,7 +122,7 @@ async def record(lang: str, workdir: Path) -> dict[str, list[Bubble]]:
             str(b["callback_data"])
             for row in summary.buttons()
             for b in row
-            if str(b.get("callback_data", "")).startswith("k1:")
+            if str(b.get("callback_data", "")).startswith(ConfirmCb.__prefix__ + ":")
         )
         before = last_id(tg, user)
         tg.press(user, summary, confirm)
@@ -141,6 +141,19 @@ async def record(lang: str, workdir: Path) -> dict[str, list[Bubble]]:
 
         # 5. An expiry warning: a second number with 20 hours left.
         expiring = smspva.add_order(API_KEY, service="opt29", state=1, days_left=20 / 24)
+        assert runner.app is not None
+        db = runner.app.db
+
+        async def known_for_days() -> bool:
+            # A threshold that passed before the bot knew the order is never warned about: make it a
+            # number the bot has known for three days (its 24 h threshold passed while it was down).
+            updated = await db.execute(
+                "UPDATE user_orders SET first_seen = first_seen - 259200 WHERE id = ? AND first_seen > ?",
+                (expiring.id, int(datetime.now(UTC).timestamp()) - 86400),
+            )
+            return updated > 0
+
+        await tg.wait_for(known_for_days, timeout=15)
         warning = await newest(tg, user, f"{expiring.pnumber}", after=last_id(tg, user))
         screens["expiry"] = [snapshot(warning)]
     finally:

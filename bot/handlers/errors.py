@@ -17,7 +17,7 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import ConfirmCb
+from bot.callbacks import ConfirmCb, plain_data
 from bot.deps import Deps
 from bot.handlers.screen import show
 from bot.handlers.upstream import KeyMissing
@@ -100,7 +100,8 @@ async def on_upstream_error(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
         await forget_rejected_key(deps, user_id, error)
     with deps.i18n.context(), deps.i18n.use_locale(await _in_user_locale(deps, event)):
         text = "❌ " + upstream_error(error, deps.settings.top_up_url)
-        markup = retry(query.data) if query is not None and query.data else only_home()
+        # The press as routed (a notification's mark stripped): Retry sits on a screen, not a push.
+        markup = retry(plain_data(query.data)) if query is not None and query.data else only_home()
         await _tell(event, bot, text, markup, edit=True)
     return True
 

@@ -86,6 +86,16 @@ def back_to_card(order_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def sms_pages(order_id: int, page: int, pages: int) -> InlineKeyboardMarkup:
+    """The SMS of a number, page by page (◀️ 2/3 ▶️), then Back to the card and Menu."""
+    rows = []
+    nav = nav_row(page, pages, lambda p: _cb(OrderAction.SMS, order_id, page=p))
+    if nav:
+        rows.append(nav)
+    rows.append([back_button(_cb(OrderAction.CARD, order_id)), home_button()])
+    return mirrored(InlineKeyboardMarkup(inline_keyboard=rows))
+
+
 def prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | None]]) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for period, total in totals:

@@ -4,8 +4,10 @@ The provider's `until` (kept fresh in user_orders by the poller) is the only tru
 computed from the rental date. Each warning is recorded per (order, threshold, until) in the same
 transaction as its outbox row (through the Notifier), so restarts neither repeat nor skip it and a
 failed write leaves it for the next round: a threshold passed while the bot was down is sent once
-on the next round if the order is still live. When several thresholds have passed at once (a
-number first seen with 2 hours left), only the nearest one is sent.
+on the next round if the order is still live. When several thresholds have passed at once, only the
+nearest one is sent — and nothing when that one is switched off (never a larger one instead). A
+threshold that had already passed when the bot first knew the order (first sight, or the rental
+through the bot) is never sent: a 1-week number rented a second ago is not "expiring".
 
 Auto-prolong writes its attempt (for this `until`) before calling SMSPVA, so a restart mid-way
 never charges twice: a `running` attempt found at start is reconciled against `orders`, not resent.
@@ -36,6 +38,33 @@ from bot.smspva import Order, PeriodType, SmspvaClient, SmspvaError, SmspvaUnava
 log = logging.getLogger(__name__)
 
 EXPIRED_LOOKBACK_SECONDS = 3 * 86400
+# SMSPVA's clock against ours (the same allowance as first sight of SMS): a 1-week rental's `until`
+# may lie a little more than 168 h after our record of the rental. A threshold within this much of
+# the moment the bot first knew the order counts as already passed then.
+CLOCK_SLACK_SECONDS = 600
+
+
+def known_at(order: UserOrder) -> int | None:
+    """When the bot first knew the order: rented through it, or first listed (0 = not recorded)."""
+    moments = [moment for moment in (order.rented_at, order.first_seen) if moment]
+    return min(moments) if moments else None
+
+
+def due_threshold(
+    warn_hours: tuple[int, ...], off: frozenset[int], until: float, now: float, known: float | None
+) -> int | None:
+    """The threshold (hours) whose warning is due now, if any: the nearest one already passed, unless
+    the user switched it off or it had passed before the bot knew the order (then none at all)."""
+    remaining = until - now
+    passed = [hours for hours in warn_hours if remaining <= hours * 3600]
+    if not passed:
+        return None
+    nearest = min(passed)
+    if nearest in off:
+        return None  # switched off: a larger threshold never stands in for it
+    if known is not None and until - known <= nearest * 3600 + CLOCK_SLACK_SECONDS:
+        return None  # already passed when the bot first knew the order: the card says it all
+    return nearest
 
 
 class ExpiryService:
@@ -89,11 +118,9 @@ class ExpiryService:
 
     async def _warn(self, order: UserOrder, user: UserRow, now: float) -> None:
         assert order.until is not None
-        remaining = order.until - now
-        passed = [h for h in self._warn_hours if h not in user.warn_off and remaining <= h * 3600]
-        if not passed:
+        nearest = due_threshold(self._warn_hours, user.warn_off, order.until, now, known_at(order))
+        if nearest is None:
             return
-        nearest = min(passed)
         if nearest in await self._expiry.sent_hours(order.id, order.until):
             return
         queued = await self._notifier.notify(
@@ -137,7 +164,9 @@ class ExpiryService:
         try:
             await self._client.prolong(apikey, order_id=order.id, dtype=period.dtype, dcount=period.dcount)
         except SmspvaError as error:
-            await self._report_failure(user, order, upstream_error(error), order.until)
+            await self._report_failure(
+                user, order, upstream_error(error, self._notifier.top_up_url), order.until
+            )
             await self._expiry.finish_attempt(order.id, "failed")
             return
         except SmspvaUnavailable as error:

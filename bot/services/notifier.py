@@ -22,8 +22,14 @@ from bot.services.outbox import OutboxSender
 
 
 class Notifier:
-    def __init__(self, outbox: OutboxRepo, sender: OutboxSender, i18n: I18n) -> None:
+    def __init__(
+        self, outbox: OutboxRepo, sender: OutboxSender, i18n: I18n, *, support_url: str, top_up_url: str
+    ) -> None:
         self._outbox = outbox
+        # Links from Settings (SUPPORT_URL, TOP_UP_URL) for the texts that point there: unprompted
+        # texts never fall back to a module default.
+        self.support_url = support_url
+        self.top_up_url = top_up_url
         self._sender = sender
         self._i18n = i18n
 

@@ -430,7 +430,7 @@ class SmsPoller:
         """Store the order's snapshot, with the notice about its state change in the same transaction."""
         previous = row.polled_state if row is not None else None
         record = self._orders.polled_recorder(user_id, order)
-        notice = _state_notice(previous, order)
+        notice = _state_notice(previous, order, self._notifier.support_url)
         if user is not None and notice is not None:
             kind, render = notice
             await self._notifier.notify(user, f"state:{kind}", lambda: render(order), record=record)
@@ -518,7 +518,9 @@ def _changed(row: UserOrder, order: Order) -> bool:
     )
 
 
-def _state_notice(previous: int | None, order: Order) -> tuple[str, Callable[[Order], Push]] | None:
+def _state_notice(
+    previous: int | None, order: Order, support_url: str
+) -> tuple[str, Callable[[Order], Push]] | None:
     if previous is None:
         return None  # first sight: nothing changed that the user should be told about
     if previous == OrderState.ACTIVATING and order.state == OrderState.ACTIVE:
@@ -526,5 +528,5 @@ def _state_notice(previous: int | None, order: Order) -> tuple[str, Callable[[Or
     if previous == OrderState.ACTIVE and order.state == OrderState.NOT_ACTIVE:
         return "offline", offline_notice
     if order.state == OrderState.NOT_IN_SYSTEM and previous != OrderState.NOT_IN_SYSTEM:
-        return "gone", gone_notice
+        return "gone", lambda gone: gone_notice(gone, support_url)
     return None

@@ -7,13 +7,23 @@ from decimal import Decimal
 
 import pytest
 
-from bot.callbacks import ArchiveAction, ArchiveCb, ConfirmCb, OrderAction, OrderCb
+from bot.callbacks import (
+    ArchiveAction,
+    ArchiveCb,
+    ConfirmCb,
+    OrderAction,
+    OrderCb,
+    SettingsAction,
+    SettingsCb,
+    WarnCb,
+)
 from bot.messages import restore_error
 from bot.smspva import RestoreErrorCode
 from tests.conftest import API_KEY
+from tests.e2e.test_e2e_rent import to_summary
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
-from tests.flows import labels, link_key, press, press_data
+from tests.flows import button_with_data, labels, link_key, press, press_data
 from tests.harness import BotRunner, ErrorCollector
 
 FAST = {"expiry_check_seconds": 0.3}
@@ -39,7 +49,17 @@ async def wait_synced(runner: BotRunner, tg: FakeTelegram, order_id: int) -> Non
 
 
 def warnings(tg: FakeTelegram, user: FakeUser) -> list[BotMessage]:
-    return [m for m in tg.messages(user.id) if m.text.startswith("⏰")]
+    return [m for m in tg.messages(user.id) if m.text.startswith("⏰") and "expires in" in m.text]
+
+
+async def known_for_days(runner: BotRunner, tg: FakeTelegram, order_id: int, days: float = 3) -> None:
+    """The bot has known the order for `days` (its thresholds passed while the bot was down, not
+    before the bot first saw it): only then is a passed threshold still worth a warning."""
+    await wait_synced(runner, tg, order_id)
+    assert runner.app is not None
+    await runner.app.db.execute(
+        "UPDATE user_orders SET first_seen = first_seen - ? WHERE id = ?", (int(days * 86400), order_id)
+    )
 
 
 @pytest.mark.parametrize("bot_overrides", [FAST])
@@ -47,10 +67,12 @@ async def test_two_hours_left_one_warning_working_prolong_no_repeat_after_restar
     runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
 ) -> None:
     smspva.add_account(API_KEY, balance=1000)
-    order = smspva.add_order(API_KEY, state=0, days_left=2 / 24)
+    order = smspva.add_order(API_KEY, state=0, days_left=(2 * 3600 + 50 * 60 + 20) / 86400)
     await link_key(tg, alice, API_KEY)
+    await known_for_days(runner, tg, order.id)
     warning = await tg.wait_message(alice.id, "expires in", timeout=10)
-    assert "2 hours" in warning.text or "1 hour" in warning.text
+    # 2 h 50 min left is never "2 hours" nor "1 hour".
+    assert "2 hours and 50 minutes" in warning.text
     await asyncio.sleep(1)
     assert len(warnings(tg, alice)) == 1
     await runner.restart()
@@ -67,7 +89,31 @@ async def test_two_hours_left_one_warning_working_prolong_no_repeat_after_restar
 
 
 @pytest.mark.parametrize("bot_overrides", [{**FAST, "expiry_warn_hours": "168,24"}])
-async def test_switched_off_threshold_is_not_sent(
+async def test_switching_a_threshold_off_never_triggers_another_warning(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY)
+    order = smspva.add_order(API_KEY, state=0, days_left=0.5)
+    await link_key(tg, alice, API_KEY)
+    await known_for_days(runner, tg, order.id)
+    warning = await tg.wait_message(alice.id, "expires in", timeout=10)
+    assert "12 hours" in warning.text or "11 hours and 59 minutes" in warning.text
+    # The 24 h warning went out; switching 24 h off must not bring the (passed) 168 h one instead.
+    tg.send_text(alice, "/settings")
+    settings = await tg.wait_message(alice.id, "Settings", after=warning.message_id)
+    screen = await press_data(tg, alice, settings, SettingsCb(action=SettingsAction.WARNINGS).pack())
+    screen = await press_data(tg, alice, screen, WarnCb(hours=24).pack())
+    assert "❌" in str(button_with_data(screen, WarnCb(hours=24).pack())["text"])
+    await asyncio.sleep(1.5)
+    assert len(warnings(tg, alice)) == 1
+    assert runner.app is not None
+    user = await runner.app.deps.users.get(alice.id)
+    assert user is not None
+    assert 24 in user.warn_off
+
+
+@pytest.mark.parametrize("bot_overrides", [{**FAST, "expiry_warn_hours": "168,24"}])
+async def test_a_threshold_switched_off_is_not_replaced_by_a_larger_one(
     runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
 ) -> None:
     assert runner.app is not None
@@ -77,12 +123,26 @@ async def test_switched_off_threshold_is_not_sent(
     smspva.add_account(API_KEY)
     order = smspva.add_order(API_KEY, state=0, days_left=0.5)
     await link_key(tg, alice, API_KEY)
-    await wait_synced(runner, tg, order.id)
-    # 168 h has passed too and is on, so that one (and only that one) is sent.
-    warning = await tg.wait_message(alice.id, "expires in", timeout=10)
-    assert "12 hours" in warning.text or "11 hours" in warning.text
-    await asyncio.sleep(1)
-    assert len(warnings(tg, alice)) == 1
+    await known_for_days(runner, tg, order.id)
+    await asyncio.sleep(1.5)
+    assert warnings(tg, alice) == []
+
+
+@pytest.mark.parametrize("bot_overrides", [FAST])
+async def test_no_warning_for_thresholds_passed_before_the_bot_knew_the_order(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """A 1-week number rented a second ago is not "expiring in 6 days"; a number first seen with
+    2 hours left gets no 24 h warning (its card says when it ends)."""
+    smspva.add_account(API_KEY, balance=1000)
+    seen_late = smspva.add_order(API_KEY, state=0, days_left=2 / 24)
+    await link_key(tg, alice, API_KEY)
+    await wait_synced(runner, tg, seen_late.id)
+    summary = await to_summary(tg, alice)
+    await press(tg, alice, summary, "✅", expect="Number rented", timeout=10)
+    await asyncio.sleep(2)
+    assert warnings(tg, alice) == []
+    assert not any("expires in" in m.text for m in tg.messages(alice.id))
 
 
 @pytest.mark.parametrize("bot_overrides", [FAST])
@@ -244,8 +304,9 @@ async def test_a_warning_whose_write_failed_is_sent_next_round(
         " BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END"
     )
     smspva.add_account(API_KEY)
-    smspva.add_order(API_KEY, state=0, days_left=2 / 24)
+    order = smspva.add_order(API_KEY, state=0, days_left=2 / 24)
     await link_key(tg, alice, API_KEY)
+    await known_for_days(runner, tg, order.id)
     await tg.wait_for(lambda: any("expiry" in r.getMessage() for r in error_logs.records), timeout=10)
     await db.execute("DROP TRIGGER test_outbox_fails")
     await tg.wait_message(alice.id, "expires in", timeout=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +18,10 @@ from tests.harness import BotRunner, ErrorCollector
 
 
 def sms_messages(tg: FakeTelegram, user: FakeUser, contains: str = "") -> list[BotMessage]:
-    return [m for m in tg.messages(user.id) if "SMS" in m.text.split("\n")[0] and contains in m.text]
+    # The code comes first; the "✉️ SMS · number · service" line is the first or the second.
+    return [
+        m for m in tg.messages(user.id) if "✉️ SMS" in " ".join(m.text.split("\n")[:2]) and contains in m.text
+    ]
 
 
 async def linked_with_order(
@@ -303,8 +307,8 @@ def _odd_sms_items(smspva: FakeSmspva) -> None:
             if "undated" in item["text"]:
                 del item["date"]
             if "textdate" in item["text"]:
-                # a date as text, as some answers carry it: this minute, so it is a new SMS
-                item["date"] = time.strftime("%d.%m.%Y %H:%M", time.gmtime())
+                # A string date of now (read as UTC): not before the bot knew the order.
+                item["date"] = datetime.fromtimestamp(smspva.now(), UTC).strftime("%d.%m.%Y %H:%M")
             if "anonymous" in item["text"]:
                 del item["sender"]
         return items

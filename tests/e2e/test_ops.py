@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -255,8 +256,20 @@ async def test_the_expiry_loop_survives_a_failing_start_up_step(
         lambda: any("crashed" in line and "service=expiry" in line for line in error_logs.all),
         timeout=10,
     )
-    # ...and expiry warnings still work afterwards.
-    smspva.add_order(API_KEY, state=0, days_left=2 / 24)
+    # ...and expiry warnings still work afterwards (for a number the bot has known for days: a
+    # threshold passed before the bot first saw a number is never warned about).
+    order = smspva.add_order(API_KEY, state=0, days_left=2 / 24)
+    assert runner.app is not None
+    db = runner.app.db
+
+    async def known_for_days() -> bool:
+        moved = await db.execute(
+            "UPDATE user_orders SET first_seen = first_seen - 259200 WHERE id = ? AND first_seen > ?",
+            (order.id, int(time.time()) - 86400),
+        )
+        return moved > 0
+
+    await tg.wait_for(known_for_days, timeout=10)
     await tg.wait_message(alice.id, "expires in", timeout=15)
 
 

@@ -101,9 +101,9 @@ def test_a_long_sms_becomes_numbered_parts_under_telegrams_limit() -> None:
     assert len(parts) == 4
     assert all(visible_length(part.text) <= MAX_PUSH_CHARS for part in parts)
     assert parts[0].markup is not None
-    assert "Code: <code>123456</code>" in parts[0].text
+    assert parts[0].text.startswith("🔑 <code>123456</code>\n")
     assert len(short) == 1
-    assert "From: ?" in short[0].text
+    assert "From ? · " in short[0].text
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""The SMS of one number, newest first; other services' SMS listed separately."""
+"""The SMS of one number, newest first; other services' SMS listed separately.
+
+Entries are separated by a blank line. The screen is paged so that no page passes Telegram's
+4,096 characters, and an SMS too long for one page is shown in numbered parts on consecutive pages:
+every SMS can be read in full, however long.
+"""
 
 from __future__ import annotations
 
@@ -9,54 +14,77 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import OrderAction, OrderCb
 from bot.db import UserRow
 from bot.deps import Deps
-from bot.formatting import code_html, escape, extract_code, local_datetime, phone_html
+from bot.formatting import code_html, escape, extract_code, isolate, local_datetime, phone_html, rtl_line
 from bot.handlers.screen import show
 from bot.keyboards import orders as kb
+from bot.pushes import MAX_PUSH_CHARS, split_text, visible_length
 from bot.smspva import Order, Sms
 
 router = Router(name=__name__)
 
-SMS_SHOWN = 20
+# Room left on a page for the screen's header, separators and a part label: pages stay well under
+# Telegram's limit whatever the count's rounding.
+_PAGE_MARGIN = 200
+_ENTRY_MARGIN = 120
 
 
-def _sms_block(sms_list: list[Sms], tz: str, budget: int) -> tuple[list[str], int]:
-    lines: list[str] = []
-    shown = 0
-    for sms in sorted(sms_list, key=lambda s: s.date or 0, reverse=True)[:SMS_SHOWN]:
-        code = extract_code(sms.text)
-        entry = _("🕒 {time} · {sender}").format(
+def _entries(sms_list: list[Sms], tz: str, budget: int) -> list[str]:
+    """One block per SMS (newest first), or several numbered ones for an SMS longer than `budget`."""
+    blocks: list[str] = []
+    for sms in sorted(sms_list, key=lambda s: s.date or 0, reverse=True):
+        head = _("🕒 {time} · {sender}").format(
             time=local_datetime(sms.date, tz) if sms.date is not None else "?",
-            sender=escape(sms.sender or "?"),
+            sender=isolate(escape(sms.sender or "?"), ltr=False),
         )
-        if code:
-            entry += "\n" + _("Code: {code}").format(code=code_html(code))
-        entry += "\n" + escape(sms.text)
-        if budget - len(entry) < 0:
-            break
-        budget -= len(entry) + 2
-        lines.append(entry)
-        shown += 1
-    return lines, shown
+        code = extract_code(sms.text)
+        code_line = "\n" + _("Code: {code}").format(code=code_html(code)) if code else ""
+        room = budget - visible_length(head + code_line) - _ENTRY_MARGIN
+        pieces = split_text(sms.text, room)
+        for index, piece in enumerate(pieces, start=1):
+            label = ""
+            if len(pieces) > 1:
+                label = " · <i>" + _("Part {part} of {total}").format(part=index, total=len(pieces)) + "</i>"
+            top = rtl_line(head + label + (code_line if index == 1 else ""))
+            blocks.append(f"{top}\n{escape(piece)}")
+    return blocks
+
+
+def _pages(header: str, blocks: list[str], budget: int) -> list[str]:
+    """Blocks packed into pages of at most `budget` visible characters, a blank line between them."""
+    pages: list[list[str]] = [[]]
+    used = 0
+    for block in blocks:
+        size = visible_length(block) + 2
+        if pages[-1] and used + size > budget:
+            pages.append([])
+            used = 0
+        pages[-1].append(block)
+        used += size
+    return [header + "\n\n" + "\n\n".join(page) for page in pages]
+
+
+def sms_screen(order: Order, own: list[Sms], other: list[Sms], tz: str) -> list[str]:
+    """The pages of the SMS screen (at least one)."""
+    header = _("✉️ <b>SMS</b> for {number}").format(number=phone_html(order.ccode, order.pnumber))
+    if not own and not other:
+        return [
+            header + "\n\n" + _("No SMS yet. Activate the number before the SMS is sent, then wait a little.")
+        ]
+    budget = MAX_PUSH_CHARS - visible_length(header) - _PAGE_MARGIN
+    blocks = _entries(own, tz, budget) or [_("No SMS for this number's own services yet.")]
+    if other:
+        others = _entries(other, tz, budget - 60)  # the section's title goes with its first entry
+        others[0] = _("<b>SMS for other services</b>") + "\n\n" + others[0]
+        blocks += others
+    return _pages(header, blocks, budget)
 
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.SMS))
-async def on_sms(query: CallbackQuery, user: UserRow, order: Order, apikey: str, deps: Deps) -> None:
+async def on_sms(
+    query: CallbackQuery, callback_data: OrderCb, user: UserRow, order: Order, apikey: str, deps: Deps
+) -> None:
     await query.answer()
-    back = kb.back_to_card(order.id)
     batch = await deps.smspva.sms(apikey, order.id)
-    header = _("✉️ <b>SMS</b> for {number}").format(number=phone_html(order.ccode, order.pnumber))
-    parts = [header, ""]
-    if not batch.sms and not batch.other:
-        parts.append(_("No SMS yet. Activate the number before the SMS is sent, then wait a little."))
-        await show(query, "\n".join(parts), back)
-        return
-    own, shown = _sms_block(batch.sms, user.timezone, 3000)
-    parts += own or [_("No SMS for this number's own services yet.")]
-    if len(batch.sms) > shown:
-        parts.append(_("…and {count} older.").format(count=len(batch.sms) - shown))
-    if batch.other:
-        other, other_shown = _sms_block(batch.other, user.timezone, 3600 - len("\n\n".join(parts)))
-        parts += ["", _("<b>SMS for other services</b>"), *other]
-        if len(batch.other) > other_shown:
-            parts.append(_("…and {count} older.").format(count=len(batch.other) - other_shown))
-    await show(query, "\n".join(parts), back)
+    pages = sms_screen(order, batch.sms, batch.other, user.timezone)
+    page = min(max(callback_data.page, 0), len(pages) - 1)
+    await show(query, pages[page], kb.sms_pages(order.id, page, len(pages)))
