@@ -24,6 +24,7 @@ from bot.services.locks import UserLocks
 from bot.services.notifier import Notifier
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
+from bot.services.payments import PaymentRecovery
 from bot.services.poller import SmsPoller
 from bot.services.renting import Renter
 from bot.smspva import SmspvaClient
@@ -48,6 +49,7 @@ class Deps:
     key_links: KeyLinks  # linking a key: one key, one account
     order_actions: OrderActions
     user_locks: UserLocks
+    payments: PaymentRecovery  # settles a confirmation whose outcome never reached the user
     # background services handlers talk to
     sender: OutboxSender
     notifier: Notifier  # the one way into a chat for anything not on the screen being answered

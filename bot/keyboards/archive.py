@@ -55,6 +55,17 @@ def restore_preview(token: str) -> InlineKeyboardMarkup:
     )
 
 
+def restore_again(order_id: int) -> InlineKeyboardMarkup:
+    """After a Confirm refused for a changed price: the restore preview again, with today's price."""
+    again = ArchiveCb(action=ArchiveAction.RESTORE, order_id=order_id).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="🔄 " + _("See the current price"), callback_data=again)],
+            _back_row(),
+        ]
+    )
+
+
 def restore_result(succeeded: bool) -> InlineKeyboardMarkup:
     rows = [[my_numbers_button()]] if succeeded else []
     return InlineKeyboardMarkup(inline_keyboard=[*rows, [home_button()]])

@@ -116,6 +116,18 @@ def confirm(kind: ConfirmKind, token: str, back: str) -> InlineKeyboardMarkup:
     )
 
 
+def confirm_again(back: str, order_id: int) -> InlineKeyboardMarkup:
+    """After a Confirm refused for a changed price: back to the priced step, or to the number."""
+    return mirrored(
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text="🔄 " + _("See the current price"), callback_data=back)],
+                *back_to_card(order_id).inline_keyboard,
+            ]
+        )
+    )
+
+
 def add_service_list(
     order_id: int, services: list[Service], page: int, *, searching: bool
 ) -> InlineKeyboardMarkup:

@@ -57,6 +57,7 @@ class OrderActions:
         happened: Callable[[list[Order]], bool],
         order_id: int,
     ) -> ActionOutcome:
+        await self._confirmations.mark_sent(confirmation.token)
         settled = await call_once(
             self._client, apikey, call, happened, what=confirmation.kind, user_id=confirmation.user_id
         )
@@ -90,13 +91,17 @@ class OrderActions:
         order_id = int(payload["order_id"])
         period = Period(PeriodType(str(payload["dtype"])), int(payload["dcount"]))
         old_until = int(payload["until"])
-        return await self._once(
+        outcome = await self._once(
             confirmation,
             apikey,
             lambda: self._client.prolong(apikey, order_id=order_id, dtype=period.dtype, dcount=period.dcount),
             lambda orders: any(o.id == order_id and o.until > old_until for o in orders),
             order_id,
         )
+        if outcome.succeeded:
+            # A preview priced for the old end date must not prolong the order a second time.
+            await self._confirmations.expire_pending(confirmation.user_id, PROLONG, order_id)
+        return outcome
 
     async def add_service(self, confirmation: Confirmation, apikey: str) -> ActionOutcome:
         payload = confirmation.payload

@@ -207,7 +207,7 @@ async def test_the_outbox_sender_survives_a_database_error_and_healthz_shows_it(
     assert body["stale_loops"] == []
     loops = body["loops"]
     assert isinstance(loops, dict)
-    assert set(loops) == {"outbox", "poller", "outbox-prune", "expiry", "watches"}
+    assert set(loops) == {"outbox", "poller", "outbox-prune", "confirmations", "expiry", "watches"}
     runner.app.background.heartbeats["outbox"].stale_after = 1.5  # production: two minutes
     heal = _failing_queries(monkeypatch, runner.app.db, "FROM outbox o", None)
     smspva.inject_sms(order_id, "Code 262626 after a disk error", "Bank")

@@ -27,7 +27,8 @@ router = Router(name=__name__)
 async def summary_screen(
     user: UserRow, deps: Deps, country_code: str, service_code: str, period: Period
 ) -> tuple[str, InlineKeyboardMarkup] | str:
-    """The Summary with a fresh single-use token, or why there is none."""
+    """The Summary with a fresh single-use token, or why there is none. The token stores the total
+    shown, so the Confirm can tell when the price or availability changed meanwhile."""
     country = await deps.catalog.country(country_code)
     service = await deps.catalog.service(country_code, service_code, period)
     if country is None or service is None:
@@ -59,7 +60,9 @@ async def summary_screen(
     token: str | None = None
     if available > 0 and user.has_key:
         plan = RentPlan(country_code, service_code, service.name, period.dtype, period.dcount)
-        token = await deps.confirmations.issue(user.id, CONFIRM_KIND, plan.to_payload())
+        token = await deps.confirmations.issue(
+            user.id, CONFIRM_KIND, {**plan.to_payload(), "total": str(total)}
+        )
     if available == 0:
         lines.append(_("No numbers are available right now, so it cannot be rented."))
     elif not user.has_key:

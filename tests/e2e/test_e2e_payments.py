@@ -1,0 +1,199 @@
+"""Payments, end to end: after money moves the user is told (whatever Telegram does), and nobody pays
+more than they saw — re-pricing at the Confirm, confirmations bound to their key and order state,
+one activation at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.callbacks import OrderAction, OrderCb
+from bot.periods import Period
+from bot.smspva import PeriodType
+from tests.conftest import API_KEY
+from tests.e2e.test_e2e_orders import cb, confirm_data, open_card
+from tests.e2e.test_e2e_rent import to_summary
+from tests.fakes.smspva import FakeSmspva
+from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.flows import link_key, press, press_data
+from tests.harness import BotRunner
+
+NOTHING_LOST = "nothing was lost"
+
+
+def all_texts(tg: FakeTelegram, user: FakeUser) -> str:
+    return "\n".join(m.text for m in tg.messages(user.id))
+
+
+@pytest.mark.parametrize("fault", ["502", "429", "bad_gateway", "disconnect"])
+async def test_result_reaches_the_user_when_telegram_fails_after_create(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, fault: str
+) -> None:
+    """Item 1: the edit that shows the rented number fails; the number still arrives (outbox), once."""
+    smspva.add_account(API_KEY, balance=500)
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    # The first editMessageText is the "⏳ Renting…" screen; the second, the result, fails.
+    if fault == "502":
+        tg.fail_next("editMessageText", error_code=502, description="Bad Gateway", chat_id=alice.id, skip=1)
+    elif fault == "429":
+        tg.fail_next("editMessageText", error_code=429, retry_after=5, chat_id=alice.id, skip=1)
+    elif fault == "bad_gateway":
+        tg.bad_gateway_next("editMessageText", chat_id=alice.id, skip=1)
+    else:
+        tg.disconnect_next("editMessageText", chat_id=alice.id, skip=1)
+    tg.press(alice, summary, confirm_data(summary))
+    await tg.wait_for(lambda: smspva.orders and max(smspva.orders) > 0, timeout=10)
+    order = smspva.orders[max(smspva.orders)]
+    rented = await tg.wait_message(alice.id, order.pnumber, timeout=15)
+    assert "Number rented" in rented.text
+    assert len(smspva.calls_of("create")) == 1
+    assert NOTHING_LOST not in all_texts(tg, alice)
+
+
+async def test_telegram_failing_on_the_progress_screen_does_not_strand_the_payment(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """The "⏳ Renting…" edit failing must neither stop the claimed call nor leave it `running`."""
+    smspva.add_account(API_KEY, balance=500)
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    tg.fail_next("editMessageText", error_code=500, description="Internal Server Error", chat_id=alice.id)
+    tg.press(alice, summary, confirm_data(summary))
+    await tg.wait_message(alice.id, "Number rented", timeout=10)
+    assert len(smspva.calls_of("create")) == 1
+    assert runner.app is not None
+    assert await runner.app.deps.confirmations.running() == []
+
+
+async def test_price_change_between_summary_and_confirm_shows_a_new_summary(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """Item 3: the Confirm re-prices; a changed price is a new Summary, not a `create`."""
+    smspva.add_account(API_KEY, balance=500)
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    assert "$42.00" in summary.text  # Airbnb at 6/day for a week
+    smspva.set_price("RU", "opt46", 7)
+    assert runner.app is not None
+    # Someone's screen refreshed the 30-second catalog meanwhile (or the cache aged out).
+    await runner.app.deps.catalog.services("RU", Period(PeriodType.WEEK, 1), refresh=True)
+    again = await press(tg, alice, summary, "✅", expect="changed", timeout=10)
+    assert smspva.calls_of("create") == []
+    assert "$49.00" in again.text
+    assert "Nothing was charged" in again.text
+    # The new Summary's Confirm rents at the new price, once.
+    result = await press(tg, alice, again, "✅", expect="Number rented", timeout=10)
+    assert len(smspva.calls_of("create")) == 1
+    assert "Price (as quoted): $49.00" in result.text
+    assert "Charged" not in result.text
+
+
+async def test_no_numbers_left_at_confirm_is_not_a_create(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=500)
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    smspva.set_count("RU", "opt46", 0)
+    assert runner.app is not None
+    await runner.app.deps.catalog.services("RU", Period(PeriodType.WEEK, 1), refresh=True)
+    again = await press(tg, alice, summary, "✅", expect="changed", timeout=10)
+    assert "No numbers are available" in again.text
+    assert smspva.calls_of("create") == []
+
+
+async def test_prolong_price_change_and_prolonged_since_expire_the_preview(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """Items 3 and 6: a prolong preview re-prices at Confirm and dies when the order was prolonged since."""
+    smspva.add_account(API_KEY, balance=1000)
+    order = smspva.add_order(API_KEY, state=0, days_left=5)
+    await link_key(tg, alice, API_KEY)
+    card = await open_card(tg, alice, order.id)
+    screen = await press_data(tg, alice, card, cb(OrderAction.PROLONG, order.id))
+    week = OrderCb(action=OrderAction.PROLONG_PERIOD, order_id=order.id, dtype="week", dcount=1).pack()
+    preview = await press_data(tg, alice, screen, week, expect="New end date")
+    # Prolonged elsewhere (the website) after the preview: its Confirm must not prolong again.
+    smspva.orders[order.id].until += 7 * 86400
+    stale = await press(tg, alice, preview, "✅", expect="out of date", timeout=10)
+    assert "Nothing was charged" in stale.text
+    assert smspva.calls_of("prolong") == []
+    # A price change: a new preview with the new price, no prolong.
+    smspva.orders[order.id].until -= 7 * 86400
+    card = await open_card(tg, alice, order.id)
+    screen = await press_data(tg, alice, card, cb(OrderAction.PROLONG, order.id))
+    preview = await press_data(tg, alice, screen, week, expect="New end date")
+    smspva.set_price("RU", "opt16", 9)
+    assert runner.app is not None
+    await runner.app.deps.catalog.services("RU", Period(PeriodType.WEEK, 1), refresh=True)
+    fresh = await press(tg, alice, preview, "✅", expect="price changed", timeout=10)
+    assert smspva.calls_of("prolong") == []
+    assert "$63.00" in fresh.text
+    done = await press(tg, alice, fresh, "✅", expect="Prolonged", timeout=10)
+    assert len(smspva.calls_of("prolong")) == 1
+    assert "Price (as quoted): $63.00" in done.text
+
+
+async def test_a_successful_prolong_expires_other_previews_of_that_order(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=1000)
+    order = smspva.add_order(API_KEY, state=0, days_left=5)
+    await link_key(tg, alice, API_KEY)
+    assert runner.app is not None
+    deps = runner.app.deps
+    # A preview issued without superseding (as a second screen would hold it) for the same order.
+    other = await deps.confirmations.issue(
+        alice.id, "prolong", {"order_id": order.id, "until": order.until}, supersede=False
+    )
+    card = await open_card(tg, alice, order.id)
+    screen = await press_data(tg, alice, card, cb(OrderAction.PROLONG, order.id))
+    week = OrderCb(action=OrderAction.PROLONG_PERIOD, order_id=order.id, dtype="week", dcount=1).pack()
+    preview = await press_data(tg, alice, screen, week, expect="New end date")
+    await deps.confirmations.issue(alice.id, "delete", {"order_id": order.id}, supersede=False)
+    await press(tg, alice, preview, "✅", expect="Prolonged", timeout=10)
+    status = await deps.confirmations.status(other, alice.id)
+    assert status is not None
+    assert status.value == "expired"
+
+
+async def test_relinking_the_key_expires_the_confirmation(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """Item 6: a Summary built under one key is never paid with another."""
+    other_key = "otherKey1234567890abcdefABCDE"
+    smspva.add_account(API_KEY, balance=500)
+    smspva.add_account(other_key, balance=500)
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    await link_key(tg, alice, other_key)
+    query = tg.press(alice, summary, confirm_data(summary))
+    await tg.wait_for(lambda: tg.answered(query), timeout=5)
+    assert "expired" in str(tg.answered(query))
+    await asyncio.sleep(0.3)
+    assert smspva.calls_of("create") == []
+
+
+async def test_double_tap_on_activate_makes_one_call(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """Item 5: one activation at a time per order; the second tap answers "already activating"."""
+    smspva.add_account(API_KEY)
+    order = smspva.add_order(API_KEY, state=0, days_left=20)
+    await link_key(tg, alice, API_KEY)
+    card = await open_card(tg, alice, order.id)
+    smspva.latency = 0.3
+    data = cb(OrderAction.ACTIVATE, order.id)
+    first = tg.press(alice, card, data)
+    await asyncio.sleep(0.05)
+    second = tg.press(alice, card, data)
+    await tg.wait_for(lambda: tg.answered(first) and tg.answered(second), timeout=10)
+    await tg.wait_message(alice.id, "Activation requested", timeout=10)
+    await asyncio.sleep(1.5)  # anything the second tap might still do
+    assert len(smspva.calls_of("activate")) == 1
+    assert "Already activating" in str(tg.answered(second))
+    screen = next(m for m in tg.messages(alice.id) if m.message_id == card.message_id)
+    assert "Activation requested" in screen.text
+    assert "❌" not in all_texts(tg, alice)
