@@ -5,6 +5,8 @@ one activation at a time."""
 from __future__ import annotations
 
 import asyncio
+import signal
+from pathlib import Path
 
 import pytest
 
@@ -14,10 +16,11 @@ from bot.smspva import PeriodType
 from tests.conftest import API_KEY
 from tests.e2e.test_e2e_orders import cb, confirm_data, open_card
 from tests.e2e.test_e2e_rent import to_summary
+from tests.e2e.test_faults import _bot_env, _spawn
 from tests.fakes.smspva import FakeSmspva
-from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.flows import link_key, press, press_data
-from tests.harness import BotRunner
+from tests.harness import BotRunner, webhook_overrides
 
 NOTHING_LOST = "nothing was lost"
 
@@ -144,15 +147,14 @@ async def test_a_successful_prolong_expires_other_previews_of_that_order(
     await link_key(tg, alice, API_KEY)
     assert runner.app is not None
     deps = runner.app.deps
-    # A preview issued without superseding (as a second screen would hold it) for the same order.
-    other = await deps.confirmations.issue(
-        alice.id, "prolong", {"order_id": order.id, "until": order.until}, supersede=False
-    )
     card = await open_card(tg, alice, order.id)
     screen = await press_data(tg, alice, card, cb(OrderAction.PROLONG, order.id))
     week = OrderCb(action=OrderAction.PROLONG_PERIOD, order_id=order.id, dtype="week", dcount=1).pack()
     preview = await press_data(tg, alice, screen, week, expect="New end date")
-    await deps.confirmations.issue(alice.id, "delete", {"order_id": order.id}, supersede=False)
+    # Another preview of the same order still pending (as a second chat screen would hold it).
+    other = await deps.confirmations.issue(
+        alice.id, "prolong", {"order_id": order.id, "until": order.until}, supersede=False
+    )
     await press(tg, alice, preview, "✅", expect="Prolonged", timeout=10)
     status = await deps.confirmations.status(other, alice.id)
     assert status is not None
@@ -197,3 +199,96 @@ async def test_double_tap_on_activate_makes_one_call(
     screen = next(m for m in tg.messages(alice.id) if m.message_id == card.message_id)
     assert "Activation requested" in screen.text
     assert "❌" not in all_texts(tg, alice)
+
+
+# --- restarts mid-payment (item 2): the bot as its own process ------------------------------------
+
+
+def _mode_env(tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, mode: str) -> dict[str, str]:
+    env = _bot_env(tmp_path, tg, smspva)
+    env["SMSPVA_TIMEOUT_SECONDS"] = "10"
+    if mode == "webhook":
+        env.update({key.upper(): str(value) for key, value in webhook_overrides().items()})
+    return env
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout=40)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def _summary_in_process(
+    tg: FakeTelegram, smspva: FakeSmspva, user: FakeUser, env: dict[str, str]
+) -> tuple[asyncio.subprocess.Process, BotMessage]:
+    proc = await _spawn(env)
+    ready = "setWebhook" if "WEBHOOK_URL" in env else "getUpdates"
+    await tg.wait_for(lambda: tg.calls_of(ready), timeout=20)
+    smspva.add_account(API_KEY, balance=500)
+    await link_key(tg, user, API_KEY)
+    return proc, await to_summary(tg, user)
+
+
+async def test_sigterm_during_a_slow_create_finishes_it_within_the_grace(
+    tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, bot_mode: str
+) -> None:
+    env = _mode_env(tmp_path, tg, smspva, bot_mode)
+    proc, summary = await _summary_in_process(tg, smspva, alice, env)
+    try:
+        smspva.timeout_sleep = 3  # the create takes effect at once, its answer comes 3 s later
+        smspva.fail_next("timeout_after", method="create")
+        tg.press(alice, summary, confirm_data(summary))
+        await tg.wait_for(lambda: smspva.calls_of("create"), timeout=10)
+        await asyncio.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)  # a deploy, mid-payment
+        await asyncio.wait_for(proc.wait(), timeout=20)
+        assert proc.returncode == 0
+        order = smspva.orders[max(smspva.orders)]
+        await tg.wait_message(alice.id, order.pnumber, timeout=5)  # shown before the process ended
+        # A restart finds nothing left running: no second outcome, no second create.
+        proc = await _spawn(env)
+        await asyncio.sleep(3)
+        assert len(smspva.calls_of("create")) == 1
+        outcomes = [m.text for m in tg.messages(alice.id) if "rented" in m.text or "went through" in m.text]
+        assert len(outcomes) == 1, outcomes
+    finally:
+        await _stop(proc)
+
+
+@pytest.mark.parametrize("happened", [True, False])
+async def test_sigkill_during_create_then_restart_pushes_the_outcome(
+    tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, bot_mode: str, happened: bool
+) -> None:
+    env = _mode_env(tmp_path, tg, smspva, bot_mode)
+    proc, summary = await _summary_in_process(tg, smspva, alice, env)
+    try:
+        smspva.timeout_sleep = 30  # the answer never comes in time
+        smspva.fail_next("timeout_after" if happened else "timeout", method="create")
+        confirm = confirm_data(summary)
+        tg.press(alice, summary, confirm)
+        await tg.wait_for(lambda: smspva.calls_of("create"), timeout=10)
+        await tg.wait_message(alice.id, "Renting", timeout=5)
+        proc.send_signal(signal.SIGKILL)  # no grace at all
+        await proc.wait()
+        before = max(m.message_id for m in tg.messages(alice.id))
+        proc = await _spawn(env)
+        if happened:
+            order = smspva.orders[max(smspva.orders)]
+            told = await tg.wait_message(alice.id, order.pnumber, after=before, timeout=20)
+            assert "went through" in told.text
+        else:
+            told = await tg.wait_message(alice.id, "did not go through", after=before, timeout=20)
+            assert smspva.orders == {}
+        assert NOTHING_LOST not in told.text
+        await asyncio.sleep(1)
+        assert len(smspva.calls_of("create")) == 1
+        # The old button is no longer "in progress" for good.
+        query = tg.press(alice, summary, confirm)
+        await tg.wait_for(lambda: tg.answered(query), timeout=10)
+        assert "Already done" in str(tg.answered(query))
+    finally:
+        await _stop(proc)
