@@ -37,6 +37,7 @@ from bot.handlers.confirm import ClaimMiddleware
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import AccessMiddleware, KeyPasteGuard, KnownUserMiddleware, UserMiddleware
 from bot.services.background import BackgroundTasks, Heartbeat, every
+from bot.services.balance import Balances
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
 from bot.services.key_links import KeyLinks
@@ -312,7 +313,7 @@ async def create_app(settings: Settings) -> App:
         warn_hours=settings.expiry_warn_hours,
     )
     user_locks = UserLocks()
-    payments = PaymentRecovery(smspva, confirmations, users, orders, renter, notifier)
+    payments = PaymentRecovery(smspva, confirmations, users, orders, renter, notifier, expiry)
     deps = Deps(
         settings=settings,
         i18n=i18n,
@@ -326,6 +327,7 @@ async def create_app(settings: Settings) -> App:
         outbox=outbox,
         smspva=smspva,
         catalog=catalog,
+        balances=Balances(smspva, settings.smspva_balance_url),
         renter=renter,
         order_actions=OrderActions(smspva, confirmations, orders),
         user_locks=user_locks,

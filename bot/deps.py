@@ -18,6 +18,7 @@ from bot.db.confirmations import ConfirmationsRepo
 from bot.db.expiry import ExpiryRepo
 from bot.db.orders import OrdersRepo
 from bot.db.outbox import OutboxRepo
+from bot.services.balance import Balances
 from bot.services.catalog import Catalog
 from bot.services.key_links import KeyLinks
 from bot.services.locks import UserLocks
@@ -45,6 +46,7 @@ class Deps:
     # upstream and request-time services
     smspva: SmspvaClient
     catalog: Catalog
+    balances: Balances  # the account balance shown before paying (~30 s cache, None when unreadable)
     renter: Renter
     key_links: KeyLinks  # linking a key: one key, one account
     order_actions: OrderActions

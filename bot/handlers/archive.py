@@ -18,7 +18,7 @@ from bot.formatting import escape, local_date, local_datetime, ltr_code, money, 
 from bot.handlers.confirm import deliver, outcome_text, progress
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.screen import show
-from bot.handlers.upstream import require_key
+from bot.handlers.upstream import balance_note, require_key
 from bot.keyboards import archive as kb
 from bot.services.order_actions import RESTORE
 from bot.smspva import HistoryItem, SmspvaError, SmspvaUnavailable
@@ -109,13 +109,14 @@ async def on_restore(query: CallbackQuery, callback_data: ArchiveCb, user: UserR
         _("Overdue days: {days}").format(days=number(quote.outdays)),
         _("Paid in advance: {days} days").format(days=number(quote.prolong_to)),
         _("<b>Price: {price}</b>").format(price=money(Decimal(quote.price))),
+        *await balance_note(deps, user, Decimal(quote.price)),
         "",
         _(
             "Restore cost = the overdue days at full price (no discount) + 30 days of rent paid in advance. "
             "Restoring is possible only when it is technically feasible."
         ),
     ]
-    await show(query, "\n".join(lines), kb.restore_preview(token))
+    await show(query, "\n".join(lines), kb.restore_preview(token, Decimal(quote.price)))
 
 
 @router.callback_query(ConfirmCb.filter(F.kind == ConfirmKind.RESTORE))

@@ -35,7 +35,7 @@ from bot.messages import upstream_error
 from bot.pushes import Push
 from bot.services.money import Verdict
 from bot.services.notifier import Notifier
-from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, RESTORE, ActionOutcome
+from bot.services.order_actions import ADD_SERVICE, AUTO_PROLONG, DELETE, PROLONG, RESTORE, ActionOutcome
 from bot.services.renting import CONFIRM_KIND
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ STORED_KIND: dict[ConfirmKind, str] = {
     ConfirmKind.ADD_SERVICE: ADD_SERVICE,
     ConfirmKind.DELETE: DELETE,
     ConfirmKind.RESTORE: RESTORE,
+    ConfirmKind.AUTO_PROLONG: AUTO_PROLONG,
 }
 
 
@@ -109,6 +110,8 @@ class ClaimMiddleware(BaseMiddleware):
             except Exception:
                 await _settle_if_running(deps, token)
                 raise
+            finally:
+                deps.balances.forget(apikey)  # money moved (or may have): show the balance anew
 
 
 async def _settle_if_running(deps: Deps, token: str) -> None:

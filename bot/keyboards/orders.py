@@ -101,13 +101,15 @@ def prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | None]]) 
     return mirrored(builder.as_markup())
 
 
-def confirm(kind: ConfirmKind, token: str, back: str) -> InlineKeyboardMarkup:
+def confirm(kind: ConfirmKind, token: str, back: str, amount: Decimal | None = None) -> InlineKeyboardMarkup:
+    """Confirm (states the amount when there is one: "Pay $17.50"), Back, Menu."""
+    label = _("Pay {amount}").format(amount=money(amount)) if amount is not None else _("Confirm")
     return mirrored(
         InlineKeyboardMarkup(
             inline_keyboard=[
                 [
                     InlineKeyboardButton(
-                        text="✅ " + _("Confirm"), callback_data=ConfirmCb(kind=kind, token=token).pack()
+                        text="✅ " + label, callback_data=ConfirmCb(kind=kind, token=token).pack()
                     )
                 ],
                 [back_button(back), home_button()],

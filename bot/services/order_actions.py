@@ -22,6 +22,9 @@ PROLONG = "prolong"
 ADD_SERVICE = "add_service"
 DELETE = "delete"
 RESTORE = "restore"
+AUTO_PROLONG = (
+    "auto_prolong"  # enabling it: no upstream call, but the expiry loop charges when the window opens
+)
 
 # The token's final status for each verdict of the call.
 _TOKEN_STATUS = {

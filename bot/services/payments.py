@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 
 from bot.db.confirmations import Confirmation, ConfirmationsRepo, ConfirmStatus
+from bot.db.expiry import ExpiryRepo
 from bot.db.orders import OrdersRepo
 from bot.db.users import UsersRepo
 from bot.formatting import escape, ltr_code, phone_html
 from bot.pushes import confirmation_outcome
 from bot.services.money import find_order
 from bot.services.notifier import Notifier
-from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, RESTORE
+from bot.services.order_actions import ADD_SERVICE, AUTO_PROLONG, DELETE, PROLONG, RESTORE
 from bot.services.renting import CONFIRM_KIND, Renter, RentPlan, find_new_order
 from bot.smspva import Order, SmspvaClient, SmspvaError, SmspvaUnavailable
 
@@ -76,7 +77,7 @@ def _subject(confirmation: Confirmation) -> str:
             escape(str(payload.get("service_name", ""))) + " · " + ltr_code("+" + str(payload.get("pnumber")))
         )
     number = str(payload.get("number", ""))
-    if confirmation.kind == RESTORE and number and not number.startswith("+"):
+    if confirmation.kind in (RESTORE, AUTO_PROLONG) and number and not number.startswith("+"):
         number = "+" + number
     return ltr_code(number) if number else escape(str(payload.get("order_id", "")))
 
@@ -90,6 +91,7 @@ class PaymentRecovery:
         orders: OrdersRepo,
         renter: Renter,
         notifier: Notifier,
+        expiry: ExpiryRepo,
     ) -> None:
         self._client = client
         self._confirmations = confirmations
@@ -97,6 +99,7 @@ class PaymentRecovery:
         self._orders = orders
         self._renter = renter
         self._notifier = notifier
+        self._expiry = expiry
 
     async def reconcile_running(self) -> int:
         """At start: settle every confirmation a stop or crash left `running`. Returns how many."""
@@ -112,7 +115,12 @@ class PaymentRecovery:
         user = await self._users.get(confirmation.user_id)
         token = confirmation.token
         found: Order | bool = False
-        if not confirmation.sent:
+        if confirmation.kind == AUTO_PROLONG:
+            # No upstream call: turning it on is one local write, so it is on or it is not.
+            on = await self._expiry.is_enabled(int(confirmation.payload.get("order_id", 0)))
+            verdict, status = ("done", ConfirmStatus.DONE) if on else ("not_sent", ConfirmStatus.FAILED)
+            order_id = int(confirmation.payload.get("order_id", 0)) if on else None
+        elif not confirmation.sent:
             verdict, status, order_id = "not_sent", ConfirmStatus.FAILED, None
         else:
             apikey = await self._users.api_key(confirmation.user_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from tests.e2e.test_e2e_rent import to_summary
 from tests.e2e.test_faults import _bot_env, _spawn
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
-from tests.flows import link_key, press, press_data
+from tests.flows import labels, link_key, press, press_data
 from tests.harness import BotRunner, webhook_overrides
 
 NOTHING_LOST = "nothing was lost"
@@ -239,7 +240,7 @@ async def test_sigterm_during_a_slow_create_finishes_it_within_the_grace(
     env = _mode_env(tmp_path, tg, smspva, bot_mode)
     proc, summary = await _summary_in_process(tg, smspva, alice, env)
     try:
-        smspva.timeout_sleep = 3  # the create takes effect at once, its answer comes 3 s later
+        smspva.timeout_sleep = 6  # the create takes effect at once, its answer comes 6 s later
         smspva.fail_next("timeout_after", method="create")
         tg.press(alice, summary, confirm_data(summary))
         await tg.wait_for(lambda: smspva.calls_of("create"), timeout=10)
@@ -292,3 +293,97 @@ async def test_sigkill_during_create_then_restart_pushes_the_outcome(
         assert "Already done" in str(tg.answered(query))
     finally:
         await _stop(proc)
+
+
+# --- auto-prolong is a payment (item 4) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bot_overrides", [{"expiry_check_seconds": 0.5}])
+async def test_enabling_auto_prolong_needs_a_confirm_and_says_when_it_charges(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=1000)
+    order = smspva.add_order(API_KEY, state=0, days_left=5)  # inside the prolong window
+    await link_key(tg, alice, API_KEY)
+    card = await open_card(tg, alice, order.id)
+    periods = await press_data(tg, alice, card, cb(OrderAction.AUTO_PROLONG, order.id))
+    week = OrderCb(action=OrderAction.AUTO_PROLONG_SET, order_id=order.id, dtype="week", dcount=1).pack()
+    preview = await press_data(tg, alice, periods, week, expect="First charge")
+    assert "now" in preview.text  # the window is open: it charges within a minute
+    assert "$8.40" in preview.text  # opt16 at 1.20/day, a week
+    assert any("Pay $8.40" in label for label in labels(preview))
+    await asyncio.sleep(1.5)  # several expiry rounds: nothing is charged before the Confirm
+    assert smspva.calls_of("prolong") == []
+    await press(tg, alice, preview, "✅", expect="Auto-prolong is on", timeout=10)
+    await tg.wait_for(lambda: smspva.calls_of("prolong"), timeout=10)
+    await asyncio.sleep(1.5)
+    assert len(smspva.calls_of("prolong")) == 1
+
+
+async def test_auto_prolong_outside_the_window_names_the_first_charge_date(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=1000)
+    order = smspva.add_order(API_KEY, state=0, days_left=20)
+    await link_key(tg, alice, API_KEY)
+    card = await open_card(tg, alice, order.id)
+    periods = await press_data(tg, alice, card, cb(OrderAction.AUTO_PROLONG, order.id))
+    week = OrderCb(action=OrderAction.AUTO_PROLONG_SET, order_id=order.id, dtype="week", dcount=1).pack()
+    preview = await press_data(tg, alice, periods, week, expect="First charge")
+    assert "when prolonging opens" in preview.text
+    assert runner.app is not None
+    assert not await runner.app.deps.expiry.is_enabled(order.id)
+
+
+# --- balance before paying ----------------------------------------------------------------------------
+
+
+async def test_balance_on_the_menu_summary_and_previews(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=Decimal("123.45"))
+    order = smspva.add_order(API_KEY, state=0, days_left=5)
+    await link_key(tg, alice, API_KEY)
+    before = max(m.message_id for m in tg.messages(alice.id))
+    tg.send_text(alice, "/start")
+    menu = await tg.wait_message(alice.id, "balance", after=before)
+    assert "$123.45" in menu.text
+    summary = await to_summary(tg, alice)
+    assert "balance: $123.45" in summary.text
+    assert any("Pay $42.00" in label for label in labels(summary))
+    assert "Not enough" not in summary.text
+    card = await open_card(tg, alice, order.id)
+    screen = await press_data(tg, alice, card, cb(OrderAction.PROLONG, order.id))
+    week = OrderCb(action=OrderAction.PROLONG_PERIOD, order_id=order.id, dtype="week", dcount=1).pack()
+    preview = await press_data(tg, alice, screen, week, expect="New end date")
+    assert "balance: $123.45" in preview.text
+    assert any("Pay $8.40" in label for label in labels(preview))
+    # ~30 s cache: one read served the menu, the summary and the preview.
+    assert len(smspva.balance_calls) == 1
+    assert smspva.balance_calls[0].params["apikey"] == API_KEY
+
+
+async def test_a_shortfall_shows_before_the_pay_button_with_a_top_up_link(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=Decimal("17.50"))
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    assert "Not enough balance" in summary.text
+    assert "$24.50 more" in summary.text
+    assert "smspva.com" in summary.html
+    assert any("Top up" in label for label in labels(summary))
+    assert smspva.calls_of("create") == []
+
+
+async def test_a_failing_balance_endpoint_is_simply_not_shown(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=500)
+    smspva.balance_fails = True
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    assert "balance" not in summary.text.lower()
+    assert "$42.00" in summary.text
+    result = await press(tg, alice, summary, "✅", expect="Number rented", timeout=10)
+    assert "❌" not in result.text

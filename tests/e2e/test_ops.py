@@ -270,6 +270,7 @@ def _process_env(tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, **extra: 
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": tg.base_url,
             "SMSPVA_API_URL": smspva.url,
+            "SMSPVA_BALANCE_URL": smspva.balance_url,
             "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
             "LOG_LEVEL": "WARNING",
             **extra,

@@ -21,7 +21,7 @@ from bot.handlers.confirm import deliver, outcome_text, progress
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.orders.ownership import not_owned_text
 from bot.handlers.screen import show
-from bot.handlers.upstream import fetch_orders, require_key
+from bot.handlers.upstream import balance_note, fetch_orders, require_key
 from bot.keyboards import orders as kb
 from bot.services.money import find_order
 from bot.services.order_actions import ADD_SERVICE
@@ -140,10 +140,11 @@ async def on_add_service_days(
                 days=ngettext("{count} day", "{count} days", days).format(count=days)
             ),
             _("<b>Total: {total}</b>").format(total=money(total)),
+            *await balance_note(deps, user, total),
         ]
     )
     back = OrderCb(action=OrderAction.ADD_SERVICE_PICK, order_id=order.id, service=service.code).pack()
-    await show(query, text, kb.confirm(ConfirmKind.ADD_SERVICE, token, back))
+    await show(query, text, kb.confirm(ConfirmKind.ADD_SERVICE, token, back, total))
 
 
 @router.callback_query(ConfirmCb.filter(F.kind == ConfirmKind.ADD_SERVICE))

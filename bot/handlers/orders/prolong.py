@@ -22,7 +22,7 @@ from bot.handlers.confirm import deliver, outcome_text, progress
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.orders.card import PROLONG_WINDOW_DAYS, prolong_status
 from bot.handlers.screen import show
-from bot.handlers.upstream import fetch_orders
+from bot.handlers.upstream import balance_note, fetch_orders
 from bot.keyboards import orders as kb
 from bot.periods import ALL_PERIODS, MAX_RENT_DAYS, Period
 from bot.services.money import find_order
@@ -105,10 +105,11 @@ async def prolong_preview(
             _("Price per day: {price}").format(price=money(price_day)),
             _("<b>Total: {total}</b>").format(total=money(total)),
             _("New end date: {date}").format(date=local_datetime(new_until, user.timezone)),
+            *await balance_note(deps, user, total),
         ]
     )
     back = OrderCb(action=OrderAction.PROLONG, order_id=order.id).pack()
-    return text, kb.confirm(ConfirmKind.PROLONG, token, back)
+    return text, kb.confirm(ConfirmKind.PROLONG, token, back, total)
 
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.PROLONG_PERIOD))
