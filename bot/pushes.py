@@ -342,7 +342,7 @@ def _confirmation_action(kind: str) -> str:
 
 def confirmation_outcome(kind: str, verdict: str, subject: str, order_id: int | None) -> Push:
     """The outcome of a confirmation whose result screen could not be shown (the bot was stopped or
-    failed while it ran): `verdict` is done, not_done, not_sent or unclear; `subject` is HTML."""
+    failed while it ran): `verdict` is done, failed, not_done, not_sent or unclear; `subject` is HTML."""
     action = _confirmation_action(kind)
     if verdict == "done":
         text = _(
@@ -353,6 +353,11 @@ def confirmation_outcome(kind: str, verdict: str, subject: str, order_id: int | 
         text = _(
             "❌ {action}: {subject} — it did not go through: I was interrupted before the request left, so "
             "nothing was charged for it. You can try again."
+        ).format(action=escape(action), subject=subject)
+    elif verdict == "failed":
+        text = _(
+            "❌ {action}: {subject} — it did not go through (SMSPVA refused it, or the request never "
+            "left), so nothing was charged for it. You can try again."
         ).format(action=escape(action), subject=subject)
     elif verdict == "not_done":
         text = _(

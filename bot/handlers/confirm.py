@@ -116,11 +116,12 @@ class ClaimMiddleware(BaseMiddleware):
 
 async def _settle_if_running(deps: Deps, token: str) -> None:
     """The handler failed: a token still `running` is settled now (a call that never left is simply
-    failed; one that may have left is reconciled with `orders` and its outcome pushed)."""
+    failed; one that may have left is reconciled with `orders` and its outcome pushed), and one it
+    finished without showing the result gets its outcome pushed."""
     try:
         confirmation = await deps.confirmations.get(token)
-        if confirmation is not None and confirmation.status is ConfirmStatus.RUNNING:
-            await deps.payments.settle(confirmation)
+        if confirmation is not None:
+            await deps.payments.after_failure(confirmation)
     except Exception:  # the original error is what the error handler reports; this is logged
         log.exception("could not settle a failed confirmation")
 

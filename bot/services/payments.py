@@ -110,7 +110,33 @@ class PaymentRecovery:
             log.info("interrupted confirmations reconciled count=%s", len(running))
         return len(running)
 
-    async def settle(self, confirmation: Confirmation) -> None:
+    async def after_failure(self, confirmation: Confirmation) -> None:
+        """A confirm handler raised: settle a token it left `running`, or push the outcome of one it
+        finished but never showed (same dedup key as `deliver()`'s, so a result already queued is not
+        repeated). A call that never left needs no push: the error handler says nothing was charged."""
+        if confirmation.status is ConfirmStatus.RUNNING:
+            await self.settle(confirmation, tell_not_sent=False)
+            return
+        verdicts = {
+            ConfirmStatus.DONE: "done",
+            ConfirmStatus.UNCLEAR: "unclear",
+            ConfirmStatus.FAILED: "failed",
+        }
+        verdict = verdicts.get(confirmation.status)
+        user = await self._users.get(confirmation.user_id)
+        if verdict is None or user is None:
+            return
+        order_id = (confirmation.result or {}).get("order_id", confirmation.payload.get("order_id"))
+        await self._notifier.notify(
+            user,
+            "confirmation",
+            lambda: confirmation_outcome(
+                confirmation.kind, verdict, _subject(confirmation), int(order_id) if order_id else None
+            ),
+            dedup_key=f"confirm:{confirmation.token}",
+        )
+
+    async def settle(self, confirmation: Confirmation, *, tell_not_sent: bool = True) -> None:
         """Finish a `running` confirmation from what `orders` shows, and push its outcome."""
         user = await self._users.get(confirmation.user_id)
         token = confirmation.token
@@ -147,7 +173,7 @@ class PaymentRecovery:
             confirmation.user_id,
             verdict,
         )
-        if user is None:
+        if user is None or (verdict == "not_sent" and not tell_not_sent):
             return
         subject = _subject(confirmation)
         if verdict == "done" and confirmation.kind == CONFIRM_KIND and isinstance(found, Order):

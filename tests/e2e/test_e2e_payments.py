@@ -387,3 +387,32 @@ async def test_a_failing_balance_endpoint_is_simply_not_shown(
     assert "$42.00" in summary.text
     result = await press(tg, alice, summary, "✅", expect="Number rented", timeout=10)
     assert "❌" not in result.text
+
+
+@pytest.mark.allow_error_logs
+async def test_a_crash_inside_the_money_call_is_reconciled_and_told(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug strikes after `create` reached SMSPVA, before the bot saw the answer: the token is not
+    left `running`; `orders` is read once and the number is pushed."""
+    smspva.add_account(API_KEY, balance=500)
+    await link_key(tg, alice, API_KEY)
+    summary = await to_summary(tg, alice)
+    assert runner.app is not None
+    client = runner.app.deps.smspva
+    real_create = client.create
+
+    async def create_then_crash(*args: object, **kwargs: object) -> object:
+        await real_create(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("bug while reading the answer")
+
+    monkeypatch.setattr(client, "create", create_then_crash)
+    tg.press(alice, summary, confirm_data(summary))
+    await tg.wait_for(lambda: smspva.orders, timeout=10)
+    order = smspva.orders[max(smspva.orders)]
+    pushed = await tg.wait_message(alice.id, order.pnumber, timeout=10)
+    assert "went through" in pushed.text
+    told = await tg.wait_message(alice.id, "went wrong", timeout=10)
+    assert NOTHING_LOST not in told.text
+    assert await runner.app.deps.confirmations.running() == []
+    assert len(smspva.calls_of("create")) == 1
