@@ -291,7 +291,10 @@ def auto_prolong_done(
             service=escape(order.sname or order.service),
             period=period_label(period),
         ),
-        _("Charged: {total}").format(total=money(total)) if total is not None else _("Charged: see SMSPVA"),
+        # The catalog's price just before the call; SMSPVA's answer does not say what it charged.
+        _("Price (as quoted): {total}").format(total=money(total))
+        if total is not None
+        else _("Charged: see SMSPVA"),
     ]
     if new_until:
         lines.append(_("New end date: {date}").format(date=local_datetime(new_until, tz)))
