@@ -238,15 +238,18 @@ async def test_sigterm_during_a_slow_create_finishes_it_within_the_grace(
     tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, bot_mode: str
 ) -> None:
     env = _mode_env(tmp_path, tg, smspva, bot_mode)
+    env["SMSPVA_TIMEOUT_SECONDS"] = "22"  # a slow answer is still an answer
     proc, summary = await _summary_in_process(tg, smspva, alice, env)
     try:
-        smspva.timeout_sleep = 6  # the create takes effect at once, its answer comes 6 s later
+        # The create takes effect at once; its answer comes 17 s later — longer than the background
+        # loops' own stop timeout (15 s), within the payment grace (25 s).
+        smspva.timeout_sleep = 17
         smspva.fail_next("timeout_after", method="create")
         tg.press(alice, summary, confirm_data(summary))
         await tg.wait_for(lambda: smspva.calls_of("create"), timeout=10)
         await asyncio.sleep(0.5)
         proc.send_signal(signal.SIGTERM)  # a deploy, mid-payment
-        await asyncio.wait_for(proc.wait(), timeout=20)
+        await asyncio.wait_for(proc.wait(), timeout=40)
         assert proc.returncode == 0
         order = smspva.orders[max(smspva.orders)]
         await tg.wait_message(alice.id, order.pnumber, timeout=5)  # shown before the process ended
