@@ -313,7 +313,7 @@ async def create_app(settings: Settings) -> App:
         warn_hours=settings.expiry_warn_hours,
     )
     user_locks = UserLocks()
-    payments = PaymentRecovery(smspva, confirmations, users, orders, renter, notifier, expiry)
+    payments = PaymentRecovery(smspva, confirmations, users, orders, renter, notifier, expiry, user_locks)
     deps = Deps(
         settings=settings,
         i18n=i18n,

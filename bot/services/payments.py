@@ -21,6 +21,7 @@ from bot.db.orders import OrdersRepo
 from bot.db.users import UsersRepo
 from bot.formatting import escape, ltr_code, phone_html
 from bot.pushes import confirmation_outcome
+from bot.services.locks import UserLocks
 from bot.services.money import find_order
 from bot.services.notifier import Notifier
 from bot.services.order_actions import ADD_SERVICE, AUTO_PROLONG, DELETE, PROLONG, RESTORE
@@ -92,6 +93,7 @@ class PaymentRecovery:
         renter: Renter,
         notifier: Notifier,
         expiry: ExpiryRepo,
+        locks: UserLocks,
     ) -> None:
         self._client = client
         self._confirmations = confirmations
@@ -100,15 +102,24 @@ class PaymentRecovery:
         self._renter = renter
         self._notifier = notifier
         self._expiry = expiry
+        self._locks = locks
 
     async def reconcile_running(self) -> int:
         """At start: settle every confirmation a stop or crash left `running`. Returns how many."""
-        running = await self._confirmations.running()
-        for confirmation in running:
+        settled = 0
+        for listed in await self._confirmations.running():
+            # Updates are already served while this runs: a token claimed by this process is live
+            # (its handler holds the user's lock), never an interrupted one.
+            confirmation = await self._confirmations.get(listed.token)
+            if confirmation is None or confirmation.status is not ConfirmStatus.RUNNING:
+                continue
+            if self._locks.running(confirmation.user_id) == confirmation.token:
+                continue
             await self.settle(confirmation)
-        if running:
-            log.info("interrupted confirmations reconciled count=%s", len(running))
-        return len(running)
+            settled += 1
+        if settled:
+            log.info("interrupted confirmations reconciled count=%s", settled)
+        return settled
 
     async def after_failure(self, confirmation: Confirmation) -> None:
         """A confirm handler raised: settle a token it left `running`, or push the outcome of one it

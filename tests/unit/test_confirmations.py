@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from cryptography.fernet import Fernet
@@ -16,6 +17,8 @@ from bot.db import Database, UsersRepo
 from bot.db.confirmations import ConfirmationsRepo, ConfirmStatus
 from bot.db.expiry import ExpiryRepo
 from bot.db.outbox import NewMessage, OutboxRepo
+from bot.services.locks import UserLocks
+from bot.services.payments import PaymentRecovery
 
 KEY = "demoKey1234567890abcdefABCDEF12"
 OTHER = "otherKey1234567890abcdefABCDE99"
@@ -112,3 +115,17 @@ async def test_an_expiry_warning_is_recorded_only_with_its_outbox_row(db: Databa
     assert await outbox.enqueue_with([message], ExpiryRepo.notice_recorder(42, 24, until)) == 1
     assert await expiry.sent_hours(42, until) == {24}
     assert await outbox.backlog() == 1
+
+
+async def test_reconciling_at_start_leaves_a_live_claim_of_this_process_alone(db: Database) -> None:
+    """Updates are served while the start-up reconciliation runs: a token claimed meanwhile (its
+    handler holds the user's lock) is not an interrupted one and must not be settled under it."""
+    users, confirmations = await _linked(db)
+    locks = UserLocks()
+    token = await confirmations.issue(1, "create", {"country": "RU", "service": "opt46"})
+    assert (await confirmations.claim(token, 1, "create")).confirmation is not None
+    unused = cast(Any, None)  # never reached for a live token
+    recovery = PaymentRecovery(unused, confirmations, users, unused, unused, unused, unused, locks)
+    with locks.hold(1, token):
+        assert await recovery.reconcile_running() == 0
+    assert await confirmations.status(token, 1) is ConfirmStatus.RUNNING
