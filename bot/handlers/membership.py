@@ -13,9 +13,7 @@ from aiogram import F, Router
 from aiogram.filters import IS_MEMBER, IS_NOT_MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
 
-from bot.db import UsersRepo
-from bot.services.outbox import OutboxSender
-from bot.services.poller import SmsPoller
+from bot.deps import Deps
 
 router = Router(name=__name__)
 router.my_chat_member.filter(F.chat.type == "private")
@@ -23,16 +21,14 @@ log = logging.getLogger(__name__)
 
 
 @router.my_chat_member(ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER))
-async def on_unblocked(
-    event: ChatMemberUpdated, users: UsersRepo, sender: OutboxSender, poller: SmsPoller
-) -> None:
-    if await users.set_bot_blocked(event.chat.id, False):
+async def on_unblocked(event: ChatMemberUpdated, deps: Deps) -> None:
+    if await deps.users.set_bot_blocked(event.chat.id, False):
         log.info("user unblocked the bot, resuming chat_id=%s", event.chat.id)
-        sender.wake()
-        poller.poke(event.chat.id)
+        deps.sender.wake()
+        deps.poller.poke(event.chat.id)
 
 
 @router.my_chat_member(ChatMemberUpdatedFilter(IS_MEMBER >> IS_NOT_MEMBER))
-async def on_blocked(event: ChatMemberUpdated, users: UsersRepo) -> None:
-    if await users.set_bot_blocked(event.chat.id, True):
+async def on_blocked(event: ChatMemberUpdated, deps: Deps) -> None:
+    if await deps.users.set_bot_blocked(event.chat.id, True):
         log.info("user blocked the bot, pausing chat_id=%s", event.chat.id)
