@@ -215,6 +215,7 @@ def bot_env(
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": telegram_api_url,
         "SMSPVA_API_URL": smspva_api_url,
+        "SMSPVA_BALANCE_URL": smspva_api_url.replace("/api/rent.php", "/activation/balance"),
         "DATABASE_PATH": str(database_path),
         "POLL_ACTIVE_SECONDS": str(poll_active_seconds),
         "POLL_IDLE_SECONDS": str(poll_idle_seconds),

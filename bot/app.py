@@ -43,6 +43,7 @@ from bot.middlewares import (
     UserMiddleware,
 )
 from bot.services.background import BackgroundTasks, Heartbeat, every
+from bot.services.balance import Balances
 from bot.services.catalog import Catalog
 from bot.services.expiry import ExpiryService
 from bot.services.key_links import KeyLinks
@@ -50,6 +51,7 @@ from bot.services.locks import UserLocks
 from bot.services.notifier import Notifier
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
+from bot.services.payments import PaymentRecovery
 from bot.services.poller import SmsPoller
 from bot.services.renting import Renter
 from bot.services.stored_keys import open_keybox, pause_undecryptable
@@ -178,6 +180,11 @@ async def _start_site(web_app: web.Application, host: str, port: int) -> web.App
 
 
 OUTBOX_PRUNE_SECONDS = 6 * 3600
+# On SIGTERM, confirmations in flight get this long to finish their money call and show the outcome
+# (a call may take SMSPVA_TIMEOUT_SECONDS, 20 s by default, plus one `orders` look when unclear);
+# whatever is still running then is reconciled at the next start. The orchestrator must wait longer
+# before SIGKILL: docker-compose.yml gives stop_grace_period: 40s (Docker's default is 10 s).
+MONEY_GRACE_SECONDS = 25.0
 # How old a loop's last good round may get before /healthz answers 503. The outbox and the poller go
 # round at least every few seconds; a round may wait on a hung Bot API or SMSPVA call (timeouts ~60 s).
 LOOP_STALE_SECONDS = 120.0
@@ -191,6 +198,20 @@ def _prune(outbox: OutboxRepo) -> Callable[[], Awaitable[None]]:
         log.info("outbox pruned rows=%s", removed)
 
     return step
+
+
+async def _confirmations_loop(
+    payments: PaymentRecovery, confirmations: ConfirmationsRepo, heartbeat: Heartbeat
+) -> None:
+    # First the confirmations a stop or crash left `running` (a failure reruns it: the outcome pushes
+    # carry a dedup key), then the retention prune of finished ones, like the outbox's.
+    await payments.reconcile_running()
+
+    async def prune() -> None:
+        removed = await confirmations.prune()
+        log.info("confirmations pruned rows=%s", removed)
+
+    await every(OUTBOX_PRUNE_SECONDS, prune, heartbeat)
 
 
 async def _expiry_loop(expiry: ExpiryService, seconds: float, heartbeat: Heartbeat) -> None:
@@ -207,6 +228,8 @@ def _add_loops(
     outbox: OutboxRepo,
     expiry: ExpiryService,
     watches: WatchService,
+    payments: PaymentRecovery,
+    confirmations: ConfirmationsRepo,
 ) -> None:
     def periodic(seconds: float) -> float:
         return 3 * seconds + LOOP_STALE_SECONDS  # a few missed rounds, each allowed to be slow
@@ -216,6 +239,11 @@ def _add_loops(
     background.add(
         "outbox-prune",
         lambda beat: every(OUTBOX_PRUNE_SECONDS, _prune(outbox), beat),
+        stale_after=periodic(OUTBOX_PRUNE_SECONDS),
+    )
+    background.add(
+        "confirmations",
+        lambda beat: _confirmations_loop(payments, confirmations, beat),
         stale_after=periodic(OUTBOX_PRUNE_SECONDS),
     )
     background.add(
@@ -293,6 +321,8 @@ async def create_app(settings: Settings) -> App:
         catalog,
         warn_hours=settings.expiry_warn_hours,
     )
+    user_locks = UserLocks()
+    payments = PaymentRecovery(smspva, confirmations, users, orders, renter, notifier, expiry, user_locks)
     deps = Deps(
         settings=settings,
         i18n=i18n,
@@ -306,9 +336,11 @@ async def create_app(settings: Settings) -> App:
         outbox=outbox,
         smspva=smspva,
         catalog=catalog,
+        balances=Balances(smspva, settings.smspva_balance_url),
         renter=renter,
         order_actions=OrderActions(smspva, confirmations, orders),
-        user_locks=UserLocks(),
+        user_locks=user_locks,
+        payments=payments,
         sender=sender,
         notifier=notifier,
         poller=poller,
@@ -334,7 +366,7 @@ async def create_app(settings: Settings) -> App:
     lag_limit = max(60.0, 5 * settings.poll_idle_seconds)
     mode = "webhook" if settings.webhook_url else "polling"
     background = BackgroundTasks()
-    _add_loops(background, settings, sender, poller, outbox, expiry_service, watches)
+    _add_loops(background, settings, sender, poller, outbox, expiry_service, watches, payments, confirmations)
     app = App(
         settings=settings,
         bot=bot,
@@ -350,6 +382,10 @@ async def create_app(settings: Settings) -> App:
         background.start()
 
     async def on_shutdown() -> None:
+        # Updates have stopped coming; a confirmation in flight finishes its money call and shows the
+        # outcome (the outbox sender still runs meanwhile), bounded so the orchestrator never SIGKILLs.
+        if not await user_locks.wait_idle(MONEY_GRACE_SECONDS):
+            log.warning("confirmations still running at shutdown; reconciled at the next start")
         await background.stop()
 
     dp.startup.register(on_startup)

@@ -101,6 +101,7 @@ class ConfirmKind(StrEnum):
     ADD_SERVICE = "s"
     DELETE = "d"
     RESTORE = "x"
+    AUTO_PROLONG = "a"  # turning auto-prolong on is a payment: it charges when prolonging opens
 
 
 class ConfirmCb(CallbackData, prefix="k2"):

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org"
     smspva_api_url: str = "https://smspva.com/api/rent.php"
+    # The account balance comes from SMSPVA's activation API (same key, in an `apikey` header).
+    smspva_balance_url: str = "https://api.smspva.com/activation/balance"
     smspva_min_interval_seconds: float = Field(default=1.0, ge=0)
     smspva_timeout_seconds: float = Field(default=20.0, gt=0)
     database_path: Path = Path("data/bot.sqlite3")

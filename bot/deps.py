@@ -18,12 +18,14 @@ from bot.db.confirmations import ConfirmationsRepo
 from bot.db.expiry import ExpiryRepo
 from bot.db.orders import OrdersRepo
 from bot.db.outbox import OutboxRepo
+from bot.services.balance import Balances
 from bot.services.catalog import Catalog
 from bot.services.key_links import KeyLinks
 from bot.services.locks import UserLocks
 from bot.services.notifier import Notifier
 from bot.services.order_actions import OrderActions
 from bot.services.outbox import OutboxSender
+from bot.services.payments import PaymentRecovery
 from bot.services.poller import SmsPoller
 from bot.services.renting import Renter
 from bot.smspva import SmspvaClient
@@ -44,10 +46,12 @@ class Deps:
     # upstream and request-time services
     smspva: SmspvaClient
     catalog: Catalog
+    balances: Balances  # the account balance shown before paying (~30 s cache, None when unreadable)
     renter: Renter
     key_links: KeyLinks  # linking a key: one key, one account
     order_actions: OrderActions
     user_locks: UserLocks
+    payments: PaymentRecovery  # settles a confirmation whose outcome never reached the user
     # background services handlers talk to
     sender: OutboxSender
     notifier: Notifier  # the one way into a chat for anything not on the screen being answered

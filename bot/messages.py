@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import DEFAULT_TOP_UP_URL
-from bot.formatting import escape
+from bot.formatting import escape, money
 from bot.smspva import ErrorKind, RestoreErrorCode, SmspvaError, SmspvaUnavailable
 
 # The links themselves come from Settings (SUPPORT_URL, TOP_UP_URL, API_KEY_URL), passed in by callers.
@@ -100,3 +102,19 @@ def upstream_error(error: SmspvaError | SmspvaUnavailable, top_up_url: str = DEF
     return _("SMSPVA answered: «{msg}». Please check and try again, or write to SMSPVA support.").format(
         msg=escape(error.msg or "?")
     )
+
+
+def balance_lines(balance: Decimal | None, total: Decimal | None, top_up_url: str) -> list[str]:
+    """The account balance before paying and, when it falls short of `total`, the shortfall with a
+    top-up link. Nothing when the balance could not be read (it is a help, never an error)."""
+    if balance is None:
+        return []
+    lines = [_("Your SMSPVA balance: {balance}").format(balance=money(balance))]
+    if total is not None and total > balance:
+        lines.append(
+            _("⚠️ Not enough balance: this costs {total}, {missing} more than you have.").format(
+                total=money(total), missing=money(total - balance)
+            )
+        )
+        lines.append(_('<a href="{url}">Top up on smspva.com</a>').format(url=escape(top_up_url)))
+    return lines

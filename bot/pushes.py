@@ -342,7 +342,10 @@ def auto_prolong_done(
             service=_name(order.sname or order.service),
             period=period_label(period),
         ),
-        _("Charged: {total}").format(total=money(total)) if total is not None else _("Charged: see SMSPVA"),
+        # The catalog's price just before the call; SMSPVA's answer does not say what it charged.
+        _("Price (as quoted): {total}").format(total=money(total))
+        if total is not None
+        else _("Charged: see SMSPVA"),
     ]
     if new_until:
         lines.append(_("New end date: {date}").format(date=local_datetime(new_until, tz)))
@@ -373,3 +376,56 @@ def watch_hit(country: str, api_name: str, service_code: str, service: Service) 
         callback_data=RentCb(action=RentAction.SERVICE, country=country, service=service_code).pack(),
     )
     return _push(text, [[button]])
+
+
+# --- confirmations interrupted (payments) ---------------------------------------------------------
+
+
+def _confirmation_action(kind: str) -> str:
+    """What a confirmation paid for, by its stored kind (bot.services.renting / order_actions)."""
+    names = {
+        "create": _("Rental"),
+        "prolong": _("Prolongation"),
+        "add_service": _("Additional service"),
+        "delete": _("Deletion"),
+        "restore": _("Restore"),
+        "auto_prolong": _("Auto-prolong"),
+    }
+    return names.get(kind, kind)
+
+
+def confirmation_outcome(kind: str, verdict: str, subject: str, order_id: int | None) -> Push:
+    """The outcome of a confirmation whose result screen could not be shown (the bot was stopped or
+    failed while it ran): `verdict` is done, failed, not_done, not_sent or unclear; `subject` is HTML."""
+    action = _confirmation_action(kind)
+    if verdict == "done":
+        text = _(
+            "✅ {action}: {subject} — it went through. I was interrupted while carrying it out, so I "
+            "checked your orders; I did not retry."
+        ).format(action=escape(action), subject=subject)
+    elif verdict == "not_sent":
+        text = _(
+            "❌ {action}: {subject} — it did not go through: I was interrupted before the request left, so "
+            "nothing was charged for it. You can try again."
+        ).format(action=escape(action), subject=subject)
+    elif verdict == "failed":
+        text = _(
+            "❌ {action}: {subject} — it did not go through (SMSPVA refused it, or the request never "
+            "left), so nothing was charged for it. You can try again."
+        ).format(action=escape(action), subject=subject)
+    elif verdict == "not_done":
+        text = _(
+            "❌ {action}: {subject} — it did not go through: I was interrupted while carrying it out, "
+            "checked your orders and it is not there. I did not retry; you can try again."
+        ).format(action=escape(action), subject=subject)
+    else:
+        text = _(
+            "⚠️ {action}: {subject} — I was interrupted while carrying it out and could not check your "
+            "orders either, so I do not know whether it went through. I did not retry, so you are never "
+            "charged twice. Look at My numbers in a minute."
+        ).format(action=escape(action), subject=subject)
+    my_numbers = InlineKeyboardButton(
+        text="📱 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST).pack()
+    )
+    rows = [[_order_button(order_id)]] if order_id is not None and verdict == "done" else [[my_numbers]]
+    return _push(text, rows)

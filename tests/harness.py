@@ -54,6 +54,7 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, **overri
         "bot_token": TOKEN,
         "telegram_api_url": tg.base_url,
         "smspva_api_url": smspva.url,
+        "smspva_balance_url": smspva.balance_url,
         "database_path": tmp_path / "bot.sqlite3",
         "smspva_min_interval_seconds": 0.0,
         "smspva_timeout_seconds": 2.0,

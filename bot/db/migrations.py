@@ -155,4 +155,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE users ADD COLUMN key_paused_at INTEGER;           -- SMSPVA rejected the key at
     UPDATE users SET key_paused_at = updated_at WHERE key_invalid = 1;
     """,
+    # 7 (payments): a confirmation belongs to the key its preview was built with (KeyBox.key_hash of
+    # the linked key, read from key_hashes at issue time); pruning finished ones looks at created_at.
+    """
+    ALTER TABLE confirmations ADD COLUMN key_hash TEXT;
+    CREATE INDEX IF NOT EXISTS confirmations_status ON confirmations (status, created_at);
+    """,
 )

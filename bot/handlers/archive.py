@@ -12,13 +12,13 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ArchiveAction, ArchiveCb, ConfirmCb, ConfirmKind, MenuAction, MenuCb
 from bot.db import UserRow
-from bot.db.confirmations import Confirmation
+from bot.db.confirmations import Confirmation, ConfirmStatus
 from bot.deps import Deps
 from bot.formatting import escape, local_date, local_datetime, ltr_code, money, number
-from bot.handlers.confirm import outcome_text
+from bot.handlers.confirm import deliver, outcome_text, progress
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.screen import show
-from bot.handlers.upstream import require_key
+from bot.handlers.upstream import balance_note, require_key
 from bot.keyboards import archive as kb
 from bot.services.order_actions import RESTORE
 from bot.smspva import HistoryItem, SmspvaError, SmspvaUnavailable
@@ -109,25 +109,35 @@ async def on_restore(query: CallbackQuery, callback_data: ArchiveCb, user: UserR
         _("Overdue days: {days}").format(days=number(quote.outdays)),
         _("Paid in advance: {days} days").format(days=number(quote.prolong_to)),
         _("<b>Price: {price}</b>").format(price=money(Decimal(quote.price))),
+        *await balance_note(deps, user, Decimal(quote.price)),
         "",
         _(
             "Restore cost = the overdue days at full price (no discount) + 30 days of rent paid in advance. "
             "Restoring is possible only when it is technically feasible."
         ),
     ]
-    await show(query, "\n".join(lines), kb.restore_preview(token))
+    await show(query, "\n".join(lines), kb.restore_preview(token, Decimal(quote.price)))
 
 
 @router.callback_query(ConfirmCb.filter(F.kind == ConfirmKind.RESTORE))
 async def confirm_restore(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
-    await show(query, _("⏳ Restoring…"))
+    payload = confirmation.payload
+    order_id = int(payload["order_id"])
+    # Re-priced at the Confirm (restore_user_precalc is a read): a changed price asks again.
+    quote = await deps.smspva.restore_precalc(apikey, order_id)
+    if Decimal(quote.price) != Decimal(str(payload.get("price", "-1"))):
+        await deps.confirmations.finish(confirmation.token, ConfirmStatus.EXPIRED, {"msg": "price changed"})
+        text = _("⚠️ The price changed since the preview was shown. Nothing was charged.")
+        await show(query, text, kb.restore_again(order_id))
+        return
+    await progress(query, _("⏳ Restoring…"))
     outcome = await deps.order_actions.restore(confirmation, apikey)
     await forget_rejected_key(deps, user.id, outcome.error)
-    success = _("✅ Restored {number}. Charged: {price}.").format(
-        number=ltr_code("+" + str(confirmation.payload.get("number", ""))),
-        price=money(Decimal(str(confirmation.payload.get("price", "0")))),
+    success = _("✅ Restored {number}. Price (as quoted): {price}.").format(
+        number=ltr_code("+" + str(payload.get("number", ""))),
+        price=money(Decimal(str(payload.get("price", "0")))),
     )
     if outcome.order is not None:
         success += "\n" + _("New end date: {date}").format(
@@ -136,4 +146,4 @@ async def confirm_restore(
     if outcome.succeeded:
         deps.poller.poke(user.id)
     text = outcome_text(outcome, success, deps.settings.top_up_url)
-    await show(query, text, kb.restore_result(outcome.succeeded))
+    await deliver(query, deps, user, confirmation, text, kb.restore_result(outcome.succeeded))

@@ -5,27 +5,37 @@ For a `ConfirmCb` press it refuses a second operation of the same user, claims t
 kind the button carries (a token of another kind is refused), answers the callback and removes the
 keyboard before anything goes upstream, and hands the kind's handler `confirmation` and `apikey`.
 Each kind's handler is an ordinary handler filtered by `ConfirmCb.filter(F.kind == ...)`.
+
+After the money call the outcome must reach the user: `deliver()` shows it in place and, when
+Telegram fails (429, 5xx, a dropped connection, a proxy's page), queues the same text in the outbox,
+which retries until it arrives. A handler that raises with its token still `running` has it settled
+here (reconciled with `orders`, the outcome pushed; bot.services.payments) before the error handler
+answers; a stop past the shutdown grace leaves it to the reconciliation at the next start.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.exceptions import AiogramError
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ConfirmCb, ConfirmKind
 from bot.db import UserRow
-from bot.db.confirmations import ConfirmStatus
-from bot.deps import deps_of
-from bot.handlers.screen import drop_keyboard
+from bot.db.confirmations import Confirmation, ConfirmStatus
+from bot.deps import Deps, deps_of
+from bot.handlers.screen import drop_keyboard, show
 from bot.handlers.upstream import KeyMissing
 from bot.messages import upstream_error
+from bot.pushes import Push
 from bot.services.money import Verdict
-from bot.services.order_actions import ADD_SERVICE, DELETE, PROLONG, RESTORE, ActionOutcome
+from bot.services.notifier import Notifier
+from bot.services.order_actions import ADD_SERVICE, AUTO_PROLONG, DELETE, PROLONG, RESTORE, ActionOutcome
 from bot.services.renting import CONFIRM_KIND
 
 log = logging.getLogger(__name__)
@@ -37,6 +47,7 @@ STORED_KIND: dict[ConfirmKind, str] = {
     ConfirmKind.ADD_SERVICE: ADD_SERVICE,
     ConfirmKind.DELETE: DELETE,
     ConfirmKind.RESTORE: RESTORE,
+    ConfirmKind.AUTO_PROLONG: AUTO_PROLONG,
 }
 
 
@@ -92,7 +103,60 @@ class ClaimMiddleware(BaseMiddleware):
             log.info("confirmation running kind=%s user_id=%s", confirmation.kind, user.id)
             data["confirmation"] = confirmation
             data["apikey"] = apikey
-            return await handler(event, data)
+            try:
+                return await handler(event, data)
+            except asyncio.CancelledError:
+                raise  # stopped past the shutdown grace: the next start reconciles it
+            except Exception:
+                await _settle_if_running(deps, token)
+                raise
+            finally:
+                deps.balances.forget(apikey)  # money moved (or may have): show the balance anew
+
+
+async def _settle_if_running(deps: Deps, token: str) -> None:
+    """The handler failed: a token still `running` is settled now (a call that never left is simply
+    failed; one that may have left is reconciled with `orders` and its outcome pushed), and one it
+    finished without showing the result gets its outcome pushed."""
+    try:
+        confirmation = await deps.confirmations.get(token)
+        if confirmation is not None:
+            await deps.payments.after_failure(confirmation)
+    except Exception:  # the original error is what the error handler reports; this is logged
+        log.exception("could not settle a failed confirmation")
+
+
+async def progress(query: CallbackQuery, text: str) -> None:
+    """The "⏳ working" screen before a money call: best effort, a Telegram failure never stops the call."""
+    try:
+        await show(query, text)
+    except AiogramError as error:
+        log.info("progress screen not shown reason=%s", type(error).__name__)
+
+
+async def deliver(
+    query: CallbackQuery,
+    deps: Deps,
+    user: UserRow,
+    confirmation: Confirmation,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+) -> None:
+    """Show the outcome of a money call in place; when Telegram fails, the outbox delivers it (retried
+    until it arrives — the user was possibly charged and must see the result)."""
+    try:
+        await show(query, text, markup)
+    except AiogramError as error:  # TelegramAPIError (429, 5xx, network) and a proxy's non-JSON page
+        log.warning(
+            "outcome screen failed, queued in the outbox kind=%s user_id=%s reason=%s",
+            confirmation.kind,
+            user.id,
+            type(error).__name__,
+        )
+        push = Push(text, markup.model_dump(exclude_none=True) if markup is not None else None)
+        await deps.notifier.queue(
+            Notifier.messages(user, "confirmation", push, dedup_key=f"confirm:{confirmation.token}")
+        )
 
 
 def outcome_text(outcome: ActionOutcome, success: str, top_up_url: str) -> str:

@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Messa
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ConfirmCb, plain_data
+from bot.db.confirmations import ConfirmStatus
 from bot.deps import Deps
 from bot.handlers.screen import show
 from bot.handlers.upstream import KeyMissing
@@ -40,6 +41,22 @@ async def forget_rejected_key(deps: Deps, user_id: int, error: BaseException | N
 def _is_confirmation(query: CallbackQuery | None) -> bool:
     """A Confirm press: a money-moving call may have been under way when the error struck."""
     return query is not None and (query.data or "").startswith(ConfirmCb.__prefix__ + ":")
+
+
+async def _pressed_status(deps: Deps, query: CallbackQuery | None) -> ConfirmStatus | None:
+    """The status of the confirmation a Confirm press carried (None: not a Confirm, or unknown)."""
+    if not _is_confirmation(query) or query is None:
+        return None
+    try:
+        token = ConfirmCb.unpack(query.data or "").token
+    except (TypeError, ValueError):
+        return None
+    return await deps.confirmations.status(token, query.from_user.id)
+
+
+def _money_may_have_moved(status: ConfirmStatus | None) -> bool:
+    """Failed means SMSPVA refused or the request never left; expired or pending means it never ran."""
+    return status in (ConfirmStatus.RUNNING, ConfirmStatus.DONE, ConfirmStatus.UNCLEAR)
 
 
 async def _tell(event: ErrorEvent, bot: Bot, text: str, markup: InlineKeyboardMarkup, *, edit: bool) -> None:
@@ -86,7 +103,7 @@ async def on_upstream_error(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
     error = event.exception
     assert isinstance(error, SmspvaError | SmspvaUnavailable)
     query = event.update.callback_query
-    if _is_confirmation(query):
+    if _money_may_have_moved(await _pressed_status(deps, query)):
         await _report_unexpected(event, bot, deps)  # a money call may have been under way
         return True
     log.info(
@@ -100,8 +117,10 @@ async def on_upstream_error(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
         await forget_rejected_key(deps, user_id, error)
     with deps.i18n.context(), deps.i18n.use_locale(await _in_user_locale(deps, event)):
         text = "❌ " + upstream_error(error, deps.settings.top_up_url)
-        # The press as routed (a notification's mark stripped): Retry sits on a screen, not a push.
-        markup = retry(plain_data(query.data)) if query is not None and query.data else only_home()
+        # The press as routed (a notification's mark stripped): Retry sits on a screen, not a push;
+        # never on a confirmation (its outcome follows on its own).
+        can_retry = query is not None and query.data and not _is_confirmation(query)
+        markup = retry(plain_data(query.data or "")) if can_retry and query is not None else only_home()
         await _tell(event, bot, text, markup, edit=True)
     return True
 
@@ -122,18 +141,31 @@ async def _report_unexpected(event: ErrorEvent, bot: Bot, deps: Deps) -> None:
         exc_info=event.exception,
     )
     user_id = _user_id(event)
-    # This press was a Confirm, or one of this user's confirmations is still being carried out.
-    confirming = _is_confirmation(update.callback_query) or (
-        user_id is not None and deps.user_locks.running(user_id) is not None
-    )
+    # Never "nothing was lost" while a confirmation runs or after it ran: the outcome is told apart.
+    # By the time this runs the claim middleware has settled a token its handler left running (its
+    # outcome is queued), and a result Telegram refused to show went to the outbox.
+    status = await _pressed_status(deps, update.callback_query)
+    running_elsewhere = user_id is not None and deps.user_locks.running(user_id) is not None
     with deps.i18n.context(), deps.i18n.use_locale(await _in_user_locale(deps, event)):
-        if confirming:
-            # The claimed money-moving call may have gone out before the failure: say what is known.
+        if status is ConfirmStatus.RUNNING or running_elsewhere:
             text = _(
-                "Sorry, something went wrong on my side while carrying out your confirmation. It may or may "
-                "not have gone through; I did not retry it, so you are not charged twice. Look at My numbers "
-                "in a minute."
+                "Sorry, something went wrong on my side. Your confirmation is still being carried out; I "
+                "did not retry it, so you are not charged twice. Its outcome follows in this chat."
             )
+        elif status in (ConfirmStatus.DONE, ConfirmStatus.UNCLEAR):
+            text = _(
+                "Sorry, something went wrong on my side after your confirmation was carried out (once; I "
+                "did not retry it). What is known about its outcome follows in this chat; My numbers shows "
+                "your orders."
+            )
+        elif status is ConfirmStatus.FAILED:
+            text = _(
+                "Sorry, something went wrong on my side. Your confirmation did not go through, so nothing "
+                "was charged for it. You can try again."
+            )
+        elif _is_confirmation(update.callback_query):
+            text = _("Sorry, something went wrong on my side. Nothing was charged; please try again.")
         else:
             text = _("Sorry, something went wrong on my side. Please try again; nothing was lost.")
+        confirming = status is not None or running_elsewhere
         await _tell(event, bot, text, after_unknown_failure(confirming), edit=False)

@@ -12,6 +12,7 @@ from bot.callbacks import MenuAction, MenuCb
 from bot.db import UserRow
 from bot.deps import Deps
 from bot.handlers.screen import show
+from bot.handlers.upstream import balance_note
 from bot.keyboards.common import main_menu, only_home
 
 router = Router(name=__name__)
@@ -41,7 +42,11 @@ async def open_home(event: Message | CallbackQuery, user: UserRow, deps: Deps, s
     # /start after blocking the bot: pushes resume, the queued ones first.
     elif await deps.users.set_bot_blocked(user.id, False):
         deps.sender.wake()
-    await show(event, welcome_text(user), main_menu())
+    text = welcome_text(user)
+    balance = await balance_note(deps, user)  # the account balance, when a key is linked and it answers
+    if balance:
+        text += "\n\n" + "\n".join(balance)
+    await show(event, text, main_menu())
 
 
 def help_text() -> str:

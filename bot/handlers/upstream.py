@@ -6,8 +6,11 @@ Both raise instead of answering: a missing key is `KeyMissing`, an upstream fail
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bot.db import UserRow
 from bot.deps import Deps
+from bot.messages import balance_lines
 from bot.smspva import Order
 
 
@@ -28,3 +31,19 @@ async def fetch_orders(deps: Deps, user: UserRow, apikey: str) -> list[Order]:
     for order in orders:
         await deps.orders.upsert_seen(user.id, order)
     return orders
+
+
+async def balance_note(deps: Deps, user: UserRow, total: Decimal | None = None) -> list[str]:
+    """The balance lines of a payment screen (empty without a key or when it cannot be read)."""
+    if not user.has_key:
+        return []
+    balance = await deps.balances.get(await deps.users.api_key(user.id))
+    return balance_lines(balance, total, deps.settings.top_up_url)
+
+
+async def balance_short(deps: Deps, user: UserRow, total: Decimal) -> bool:
+    """The balance is known and below `total` (from the same ~30 s cache as the note)."""
+    if not user.has_key:
+        return False
+    balance = await deps.balances.get(await deps.users.api_key(user.id))
+    return balance is not None and total > balance

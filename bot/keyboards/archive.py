@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ArchiveAction, ArchiveCb, ConfirmCb, ConfirmKind
+from bot.formatting import money
 from bot.keyboards.common import back_button, home_button, my_numbers_button
 
 
@@ -45,11 +48,27 @@ def _back_row() -> list[InlineKeyboardButton]:
     return [back_button(ArchiveCb(action=ArchiveAction.PAGE).pack()), home_button()]
 
 
-def restore_preview(token: str) -> InlineKeyboardMarkup:
+def restore_preview(token: str, amount: Decimal | None = None) -> InlineKeyboardMarkup:
     confirm = ConfirmCb(kind=ConfirmKind.RESTORE, token=token).pack()
+    label = (
+        _("Restore and pay {amount}").format(amount=money(amount))
+        if amount is not None
+        else _("Restore and pay")
+    )
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [InlineKeyboardButton(text="✅ " + _("Restore and pay"), callback_data=confirm)],
+            [InlineKeyboardButton(text="✅ " + label, callback_data=confirm)],
+            _back_row(),
+        ]
+    )
+
+
+def restore_again(order_id: int) -> InlineKeyboardMarkup:
+    """After a Confirm refused for a changed price: the restore preview again, with today's price."""
+    again = ArchiveCb(action=ArchiveAction.RESTORE, order_id=order_id).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="🔄 " + _("See the current price"), callback_data=again)],
             _back_row(),
         ]
     )

@@ -111,16 +111,30 @@ def prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | None]]) 
     return mirrored(builder.as_markup())
 
 
-def confirm(kind: ConfirmKind, token: str, back: str) -> InlineKeyboardMarkup:
+def confirm(kind: ConfirmKind, token: str, back: str, amount: Decimal | None = None) -> InlineKeyboardMarkup:
+    """Confirm (states the amount when there is one: "Pay $17.50"), Back, Menu."""
+    label = _("Pay {amount}").format(amount=money(amount)) if amount is not None else _("Confirm")
     return mirrored(
         InlineKeyboardMarkup(
             inline_keyboard=[
                 [
                     InlineKeyboardButton(
-                        text="✅ " + _("Confirm"), callback_data=ConfirmCb(kind=kind, token=token).pack()
+                        text="✅ " + label, callback_data=ConfirmCb(kind=kind, token=token).pack()
                     )
                 ],
                 [back_button(back), home_button()],
+            ]
+        )
+    )
+
+
+def confirm_again(back: str, order_id: int) -> InlineKeyboardMarkup:
+    """After a Confirm refused for a changed price: back to the priced step, or to the number."""
+    return mirrored(
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text="🔄 " + _("See the current price"), callback_data=back)],
+                *back_to_card(order_id).inline_keyboard,
             ]
         )
     )

@@ -111,13 +111,29 @@ def unavailable(country: str, service: str) -> InlineKeyboardMarkup:
 
 
 def summary(
-    country: str, service: str, token: str | None, *, can_watch: bool, needs_key: bool
+    country: str,
+    service: str,
+    token: str | None,
+    *,
+    can_watch: bool,
+    needs_key: bool,
+    amount: Decimal | None = None,
+    top_up_url: str | None = None,
 ) -> InlineKeyboardMarkup:
+    """The Summary's buttons: the pay button states the amount ("Pay $17.50"); `top_up_url` (a
+    shortfall) puts a top-up link above it."""
     builder = InlineKeyboardBuilder()
+    if top_up_url is not None:
+        builder.row(InlineKeyboardButton(text="💳 " + _("Top up on smspva.com"), url=top_up_url))
     if token is not None:
         builder.row(
             InlineKeyboardButton(
-                text="✅ " + _("Confirm and pay"),
+                text="✅ "
+                + (
+                    _("Pay {amount}").format(amount=money(amount))
+                    if amount is not None
+                    else _("Confirm and pay")
+                ),
                 callback_data=ConfirmCb(kind=ConfirmKind.RENT, token=token).pack(),
             )
         )

@@ -22,6 +22,9 @@ PROLONG = "prolong"
 ADD_SERVICE = "add_service"
 DELETE = "delete"
 RESTORE = "restore"
+AUTO_PROLONG = (
+    "auto_prolong"  # enabling it: no upstream call, but the expiry loop charges when the window opens
+)
 
 # The token's final status for each verdict of the call.
 _TOKEN_STATUS = {
@@ -57,6 +60,7 @@ class OrderActions:
         happened: Callable[[list[Order]], bool],
         order_id: int,
     ) -> ActionOutcome:
+        await self._confirmations.mark_sent(confirmation.token)
         settled = await call_once(
             self._client, apikey, call, happened, what=confirmation.kind, user_id=confirmation.user_id
         )
@@ -90,13 +94,17 @@ class OrderActions:
         order_id = int(payload["order_id"])
         period = Period(PeriodType(str(payload["dtype"])), int(payload["dcount"]))
         old_until = int(payload["until"])
-        return await self._once(
+        outcome = await self._once(
             confirmation,
             apikey,
             lambda: self._client.prolong(apikey, order_id=order_id, dtype=period.dtype, dcount=period.dcount),
             lambda orders: any(o.id == order_id and o.until > old_until for o in orders),
             order_id,
         )
+        if outcome.succeeded:
+            # A preview priced for the old end date must not prolong the order a second time.
+            await self._confirmations.expire_pending(confirmation.user_id, PROLONG, order_id)
+        return outcome
 
     async def add_service(self, confirmation: Confirmation, apikey: str) -> ActionOutcome:
         payload = confirmation.payload

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 
 from bot.db.choices import ChoicesRepo
@@ -53,6 +54,7 @@ class RentPlan:
     service_name: str
     dtype: str
     dcount: int
+    total: Decimal | None = None  # the total the Summary showed (None: a token from before it was kept)
 
     @property
     def period(self) -> Period:
@@ -75,6 +77,7 @@ class RentPlan:
             service_name=str(payload.get("service_name", payload["service"])),
             dtype=str(payload["dtype"]),
             dcount=int(str(payload["dcount"])),
+            total=Decimal(str(payload["total"])) if payload.get("total") is not None else None,
         )
 
 
@@ -97,6 +100,10 @@ class Renter:
         user_id = confirmation.user_id
         known_ids = await self._orders.ids_for_user(user_id)
         started = time.time()
+        # What a reconciliation after a crash needs to recognise this rental (bot.services.payments).
+        await self._confirmations.mark_sent(
+            confirmation.token, {"known_ids": sorted(known_ids), "started": started}
+        )
         settled = await call_once(
             self._client,
             apikey,
@@ -107,7 +114,7 @@ class Renter:
                 dtype=plan.period.dtype,
                 dcount=plan.dcount,
             ),
-            lambda orders: _find_new_order(orders, plan, known_ids, started) is not None,
+            lambda orders: find_new_order(orders, plan, known_ids, started) is not None,
             what="create",
             user_id=user_id,
         )
@@ -124,7 +131,7 @@ class Renter:
             await self._confirmations.finish(token, ConfirmStatus.FAILED, {"msg": "not found"})
             return RentOutcome(RentStatus.NOT_THERE)
         if settled.verdict is Verdict.DONE_AFTER_CHECK:
-            match = _find_new_order(settled.orders or [], plan, known_ids, started)
+            match = find_new_order(settled.orders or [], plan, known_ids, started)
             assert match is not None
             number = RentedNumber(
                 order_id=match.id,
@@ -151,6 +158,19 @@ class Renter:
         await self._confirmations.finish(token, ConfirmStatus.DONE, {"order_id": number.order_id})
         return RentOutcome(status, number=number)
 
+    async def record_found(self, user_id: int, order: Order, plan: RentPlan) -> RentedNumber:
+        """A rental found in `orders` by a reconciliation: recorded like one answered clearly."""
+        number = RentedNumber(
+            order_id=order.id,
+            ccode=order.ccode,
+            pnumber=order.pnumber,
+            service=plan.service,
+            country=plan.country,
+            until=order.until,
+        )
+        await self._record(user_id, number, plan)
+        return number
+
     async def _record(self, user_id: int, number: RentedNumber, plan: RentPlan) -> None:
         await self._orders.record_rental(
             order_id=number.order_id,
@@ -165,7 +185,7 @@ class Renter:
         await self._choices.remember(user_id, plan.country, plan.service, plan.dtype, plan.dcount)
 
 
-def _find_new_order(orders: list[Order], plan: RentPlan, known_ids: set[int], started: float) -> Order | None:
+def find_new_order(orders: list[Order], plan: RentPlan, known_ids: set[int], started: float) -> Order | None:
     """The order our timed-out `create` made, if any: unknown to us, same country and service, and
     expiring when this period would end (so a rental made on the website meanwhile is not mistaken)."""
     expected_until = started + plan.period.days * 86400

@@ -209,6 +209,39 @@ class SmspvaClient:
     ) -> None:
         await self.aclose()
 
+    # --- the account balance (SMSPVA's activation API, not the rent API) --------------------------------
+
+    async def balance(self, apikey: str, url: str) -> Decimal:
+        """The account balance in USD: ``GET {url}`` with the header ``apikey: KEY`` (smspva-sdk's
+        activation API, e.g. https://api.smspva.com/activation/balance), answering
+        ``{"statusCode": 200, "data": {"balance": "12.34"}}``. The key travels in a header, never in
+        the URL. Not paced with the rent lanes (another API); one try — callers cache it and show
+        nothing when it fails. Raises ``SmspvaUnavailable`` for anything but a readable balance."""
+        method = "balance"
+        try:
+            response = await self._http.get(url, headers={"apikey": apikey})
+        except httpx.HTTPError as exc:
+            raise SmspvaUnavailable(method, "transport_error", request_sent=True) from exc
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        data = body.get("data") if isinstance(body, dict) else None
+        raw = data.get("balance") if isinstance(data, dict) else None
+        status = body.get("statusCode", response.status_code) if isinstance(body, dict) else None
+        # Assumption: statusCode mirrors HTTP (200 = fine), as the SDK reads it; a string or number balance.
+        if response.status_code != 200 or str(status) != "200" or isinstance(raw, bool) or raw is None:
+            raise SmspvaUnavailable(
+                method, "bad_balance", request_sent=True, status_code=response.status_code
+            )
+        try:
+            value = Decimal(str(raw))
+        except ArithmeticError:
+            raise SmspvaUnavailable(method, "bad_balance", request_sent=True) from None
+        if not value.is_finite():
+            raise SmspvaUnavailable(method, "bad_balance", request_sent=True)
+        return value
+
     # --- read-only methods (retried) --------------------------------------------------------------------
 
     async def get_countries(self) -> list[Country]:

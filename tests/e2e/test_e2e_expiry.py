@@ -260,7 +260,8 @@ async def test_auto_prolong_charges_once_across_a_restart(
         tg, alice, card, OrderCb(action=OrderAction.AUTO_PROLONG, order_id=order.id).pack()
     )
     week = OrderCb(action=OrderAction.AUTO_PROLONG_SET, order_id=order.id, dtype="week", dcount=1).pack()
-    enabled = await press_data(tg, alice, screen, week, expect="Auto-prolong is on")
+    preview = await press_data(tg, alice, screen, week, expect="First charge")  # a payment: confirm it
+    enabled = await press(tg, alice, preview, "✅", expect="Auto-prolong is on")
     assert "$" in enabled.text  # today's price for that period
     # The window opens (6 days left); the prolong call is slow: it takes effect, the answer never comes
     # in time, and the bot is stopped mid-way.

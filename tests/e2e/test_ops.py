@@ -208,7 +208,7 @@ async def test_the_outbox_sender_survives_a_database_error_and_healthz_shows_it(
     assert body["stale_loops"] == []
     loops = body["loops"]
     assert isinstance(loops, dict)
-    assert set(loops) == {"outbox", "poller", "outbox-prune", "expiry", "watches"}
+    assert set(loops) == {"outbox", "poller", "outbox-prune", "confirmations", "expiry", "watches"}
     runner.app.background.heartbeats["outbox"].stale_after = 1.5  # production: two minutes
     heal = _failing_queries(monkeypatch, runner.app.db, "FROM outbox o", None)
     smspva.inject_sms(order_id, "Code 262626 after a disk error", "Bank")
@@ -283,6 +283,7 @@ def _process_env(tmp_path: Path, tg: FakeTelegram, smspva: FakeSmspva, **extra: 
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": tg.base_url,
             "SMSPVA_API_URL": smspva.url,
+            "SMSPVA_BALANCE_URL": smspva.balance_url,
             "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
             "LOG_LEVEL": "WARNING",
             **extra,

@@ -380,7 +380,10 @@ class FakeSmspva:
         self.status0_with_data: set[str] = set()
         self._last_accepted: dict[str, float] = {}
         self.url = ""
+        self.balance_url = ""  # SMSPVA's activation API balance endpoint (apikey header)
+        self.balance_fails = False  # True: the balance endpoint answers HTTP 500
         self.calls: list[Call] = []
+        self.balance_calls: list[Call] = []
         self.accounts: dict[str, Account] = {}
         self.orders: dict[int, Order] = {}
         self.history: dict[int, HistoryItem] = {}
@@ -414,6 +417,7 @@ class FakeSmspva:
         self._stopping = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/api/rent.php", self._handle_api)
+        app.router.add_route("GET", "/activation/balance", self._handle_balance)
         app.router.add_route("*", "/_admin/{action}", self._handle_admin)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown_path)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -423,6 +427,7 @@ class FakeSmspva:
         bound_port = runner.addresses[0][1]
         shown_host = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown_host}:{bound_port}/api/rent.php"
+        self.balance_url = f"http://{shown_host}:{bound_port}/activation/balance"
         return self.url
 
     async def stop(self) -> None:
@@ -673,6 +678,21 @@ class FakeSmspva:
         if method in self.status0_with_data and answer.get("status") == 1 and answer.get("data") is not None:
             answer = {**answer, "status": 0}
         return self._respond(answer)
+
+    async def _handle_balance(self, request: web.Request) -> web.Response:
+        """``GET /activation/balance`` with the header ``apikey``, as smspva-sdk's activation client calls
+        it: ``{"statusCode": 200, "data": {"balance": "12.34"}}`` — the same accounts (and balances the
+        rent charges debit) as the rent API. Logged in ``balance_calls`` (``calls`` is the rent API's)."""
+        apikey = request.headers.get("apikey", "")
+        self.balance_calls.append(Call("balance", {"apikey": apikey}, self._now_f(), request.method))
+        await self._pause(self.latency)
+        if self.balance_fails:
+            return web.Response(status=500, text="<html>500</html>", content_type="text/html")
+        account = self.accounts.get(apikey)
+        if account is None:
+            # Assumption: an unknown key is a 401 in the same envelope (the SDK only reads statusCode).
+            return web.json_response({"statusCode": 401, "error": "Unauthorized"}, status=401)
+        return web.json_response({"statusCode": 200, "data": {"balance": f"{account.balance:.2f}"}})
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up at once when the server is stopping."""

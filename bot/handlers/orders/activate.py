@@ -1,4 +1,8 @@
-"""Activate an on-demand number (state 0): one `activate`, never retried."""
+"""Activate an on-demand number (state 0): one `activate` at a time per order, never retried.
+
+A second tap while the first is running (or just went through: SMSPVA may still list the number as
+not active for a moment) answers "already activating" and calls nothing, so an error from a second
+`activate` can never replace the first one's success."""
 
 from __future__ import annotations
 
@@ -25,6 +29,17 @@ def _activated(orders: list[Order], order_id: int) -> bool:
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.ACTIVATE))
 async def on_activate(query: CallbackQuery, user: UserRow, order: Order, apikey: str, deps: Deps) -> None:
+    if order.state == OrderState.NOT_ACTIVE and not deps.user_locks.begin_activation(order.id):
+        await query.answer(_("Already activating this number — I will tell you when it is online."))
+        return
+    try:
+        await _activate(query, user, order, apikey, deps)
+    except BaseException:
+        deps.user_locks.end_activation(order.id, succeeded=False)
+        raise
+
+
+async def _activate(query: CallbackQuery, user: UserRow, order: Order, apikey: str, deps: Deps) -> None:
     await query.answer(_("⏳ Working on it…"))
     back = kb.back_to_card(order.id)
     if order.state == OrderState.ACTIVE:
@@ -48,6 +63,7 @@ async def on_activate(query: CallbackQuery, user: UserRow, order: Order, apikey:
         what="activate",
         user_id=user.id,
     )
+    deps.user_locks.end_activation(order.id, succeeded=settled.happened)
     if settled.verdict is Verdict.FAILED:
         assert settled.error is not None
         raise settled.error

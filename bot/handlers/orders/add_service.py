@@ -14,14 +14,14 @@ from aiogram.utils.i18n import ngettext
 
 from bot.callbacks import ConfirmCb, ConfirmKind, OrderAction, OrderCb
 from bot.db import UserRow
-from bot.db.confirmations import Confirmation
+from bot.db.confirmations import Confirmation, ConfirmStatus
 from bot.deps import Deps
 from bot.formatting import escape, money, phone_html
-from bot.handlers.confirm import outcome_text
+from bot.handlers.confirm import deliver, outcome_text, progress
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.orders.ownership import not_owned_text
 from bot.handlers.screen import show
-from bot.handlers.upstream import fetch_orders, require_key
+from bot.handlers.upstream import balance_note, fetch_orders, require_key
 from bot.keyboards import orders as kb
 from bot.services.money import find_order
 from bot.services.order_actions import ADD_SERVICE
@@ -128,6 +128,7 @@ async def on_add_service_days(
             "pnumber": order.pnumber_with_code,
             "days": days,
             "total": str(total),
+            "country": order.cname,
         },
     )
     text = "\n".join(
@@ -139,23 +140,39 @@ async def on_add_service_days(
                 days=ngettext("{count} day", "{count} days", days).format(count=days)
             ),
             _("<b>Total: {total}</b>").format(total=money(total)),
+            *await balance_note(deps, user, total),
         ]
     )
     back = OrderCb(action=OrderAction.ADD_SERVICE_PICK, order_id=order.id, service=service.code).pack()
-    await show(query, text, kb.confirm(ConfirmKind.ADD_SERVICE, token, back))
+    await show(query, text, kb.confirm(ConfirmKind.ADD_SERVICE, token, back, total))
 
 
 @router.callback_query(ConfirmCb.filter(F.kind == ConfirmKind.ADD_SERVICE))
 async def confirm_add_service(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
-    order_id = int(confirmation.payload["order_id"])
-    await show(query, _("⏳ Adding the service…"))
+    payload = confirmation.payload
+    order_id = int(payload["order_id"])
+    days = int(payload["days"])
+    service = await deps.catalog.service(str(payload.get("country", "")), str(payload["service"]))
+    if service is None or service.price_day * days != Decimal(str(payload.get("total", "-1"))):
+        # Re-priced at the Confirm: a changed price asks again (the days screen, with today's price).
+        await deps.confirmations.finish(confirmation.token, ConfirmStatus.EXPIRED, {"msg": "price changed"})
+        text = _("⚠️ The price changed since the preview was shown. Nothing was charged.")
+        if service is not None:
+            text += "\n" + _("Price per day now: {price}").format(price=money(service.price_day))
+        back = OrderCb(
+            action=OrderAction.ADD_SERVICE_PICK, order_id=order_id, service=str(payload["service"])
+        )
+        await show(query, text, kb.confirm_again(back.pack(), order_id))
+        return
+    await progress(query, _("⏳ Adding the service…"))
     outcome = await deps.order_actions.add_service(confirmation, apikey)
     await forget_rejected_key(deps, user.id, outcome.error)
-    success = _("✅ {service} added. Charged: {total}. Its SMS will come here too.").format(
-        service=escape(str(confirmation.payload.get("service_name", ""))),
-        total=money(Decimal(str(confirmation.payload.get("total", "0")))),
+    success = _("✅ {service} added. Price (as quoted): {total}. Its SMS will come here too.").format(
+        service=escape(str(payload.get("service_name", ""))),
+        total=money(Decimal(str(payload.get("total", "0")))),
     )
     holder = outcome.order.id if outcome.order is not None else order_id  # SMSPVA may answer a new id
-    await show(query, outcome_text(outcome, success, deps.settings.top_up_url), kb.back_to_card(holder))
+    text = outcome_text(outcome, success, deps.settings.top_up_url)
+    await deliver(query, deps, user, confirmation, text, kb.back_to_card(holder))

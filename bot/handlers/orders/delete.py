@@ -11,7 +11,7 @@ from bot.db import UserRow
 from bot.db.confirmations import Confirmation
 from bot.deps import Deps
 from bot.formatting import escape, ltr_code, phone, phone_html
-from bot.handlers.confirm import outcome_text
+from bot.handlers.confirm import deliver, outcome_text, progress
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.screen import show
 from bot.keyboards import orders as kb
@@ -49,7 +49,7 @@ async def on_delete(query: CallbackQuery, user: UserRow, order: Order, deps: Dep
 async def confirm_delete(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
-    await show(query, _("⏳ Deleting…"))
+    await progress(query, _("⏳ Deleting…"))
     outcome = await deps.order_actions.delete(confirmation, apikey)
     await forget_rejected_key(deps, user.id, outcome.error)
     success = _("🗑 The number {number} was deleted.").format(
@@ -57,4 +57,5 @@ async def confirm_delete(
     )
     order_id = int(confirmation.payload["order_id"])
     markup = kb.back_to_list() if outcome.succeeded else kb.back_to_card(order_id)
-    await show(query, outcome_text(outcome, success, deps.settings.top_up_url), markup)
+    text = outcome_text(outcome, success, deps.settings.top_up_url)
+    await deliver(query, deps, user, confirmation, text, markup)

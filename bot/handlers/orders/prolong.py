@@ -1,4 +1,8 @@
-"""Prolong: the periods SMSPVA allows, a priced preview with a single-use token, one `prolong`."""
+"""Prolong: the periods SMSPVA allows, a priced preview with a single-use token, one `prolong`.
+
+At the Confirm the order is read again: if it was prolonged since the preview (its end date moved),
+the preview is expired; if the price changed, the current preview asks again. Nothing is charged
+in either case."""
 
 from __future__ import annotations
 
@@ -11,15 +15,17 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ConfirmCb, ConfirmKind, OrderAction, OrderCb
 from bot.db import UserRow
-from bot.db.confirmations import Confirmation
+from bot.db.confirmations import Confirmation, ConfirmStatus
 from bot.deps import Deps
 from bot.formatting import escape, local_datetime, ltr_code, money, period_label, phone, phone_html
-from bot.handlers.confirm import outcome_text
+from bot.handlers.confirm import deliver, outcome_text, progress
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.orders.card import PROLONG_WINDOW_DAYS, prolong_status
 from bot.handlers.screen import show
+from bot.handlers.upstream import balance_note, fetch_orders
 from bot.keyboards import orders as kb
 from bot.periods import ALL_PERIODS, MAX_RENT_DAYS, Period
+from bot.services.money import find_order
 from bot.services.order_actions import PROLONG
 from bot.smspva import Order
 
@@ -99,10 +105,11 @@ async def prolong_preview(
             _("Price per day: {price}").format(price=money(price_day)),
             _("<b>Total: {total}</b>").format(total=money(total)),
             _("New end date: {date}").format(date=local_datetime(new_until, user.timezone)),
+            *await balance_note(deps, user, total),
         ]
     )
     back = OrderCb(action=OrderAction.PROLONG, order_id=order.id).pack()
-    return text, kb.confirm(ConfirmKind.PROLONG, token, back)
+    return text, kb.confirm(ConfirmKind.PROLONG, token, back, total)
 
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.PROLONG_PERIOD))
@@ -125,17 +132,40 @@ async def on_prolong_period(
 async def confirm_prolong(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
-    order_id = int(confirmation.payload["order_id"])
-    await show(query, _("⏳ Prolonging…"))
+    payload = confirmation.payload
+    order_id = int(payload["order_id"])
+    period = Period.parse(str(payload["dtype"]), int(payload["dcount"]))
+    order = find_order(await fetch_orders(deps, user, apikey), order_id)
+    if order is None or period is None or order.until != int(payload["until"]):
+        # Gone, or prolonged since this preview (here, on the website, or by auto-prolong).
+        await deps.confirmations.finish(confirmation.token, ConfirmStatus.EXPIRED, {"msg": "order changed"})
+        text = _(
+            "This preview is out of date: the number was prolonged or changed since. Nothing was charged. "
+            "Open the number again to see its current end date and price."
+        )
+        await show(query, text, kb.back_to_card(order_id))
+        return
+    price_day = await deps.catalog.order_price_day(order.cname, order.scode, period)
+    if price_day is None or price_day * period.days != Decimal(str(payload.get("total", "-1"))):
+        await deps.confirmations.finish(confirmation.token, ConfirmStatus.EXPIRED, {"msg": "price changed"})
+        screen = await prolong_preview(user, order, period, deps)
+        note = _("⚠️ The price changed since the preview was shown. Nothing was charged.")
+        if isinstance(screen, str):
+            await show(query, note + "\n\n" + screen, kb.back_to_card(order_id))
+        else:
+            await show(query, note + "\n\n" + screen[0], screen[1])
+        return
+    await progress(query, _("⏳ Prolonging…"))
     outcome = await deps.order_actions.prolong(confirmation, apikey)
     await forget_rejected_key(deps, user.id, outcome.error)
-    success = _("✅ Prolonged {number}. Charged: {total}.").format(
-        number=ltr_code(str(confirmation.payload.get("number", ""))),
-        total=money(Decimal(str(confirmation.payload.get("total", "0")))),
+    # SMSPVA's answer does not say what it charged: the figure is the price the user confirmed.
+    success = _("✅ Prolonged {number}. Price (as quoted): {total}.").format(
+        number=ltr_code(str(payload.get("number", ""))),
+        total=money(Decimal(str(payload.get("total", "0")))),
     )
     if outcome.order is not None:
         success += "\n" + _("New end date: {date}").format(
             date=local_datetime(outcome.order.until, user.timezone)
         )
     text = outcome_text(outcome, success, deps.settings.top_up_url)
-    await show(query, text, kb.back_to_card(order_id))
+    await deliver(query, deps, user, confirmation, text, kb.back_to_card(order_id))

@@ -16,6 +16,7 @@ from bot.deps import Deps
 from bot.formatting import escape, local_datetime, money, number, period_label
 from bot.handlers.rent.countries import country_label
 from bot.handlers.screen import show
+from bot.handlers.upstream import balance_note, balance_short
 from bot.keyboards import rent as kb
 from bot.keyboards.common import only_home
 from bot.periods import Period
@@ -27,7 +28,8 @@ router = Router(name=__name__)
 async def summary_screen(
     user: UserRow, deps: Deps, country_code: str, service_code: str, period: Period
 ) -> tuple[str, InlineKeyboardMarkup] | str:
-    """The Summary with a fresh single-use token, or why there is none."""
+    """The Summary with a fresh single-use token, or why there is none. The token stores the total
+    shown, so the Confirm can tell when the price or availability changed meanwhile."""
     country = await deps.catalog.country(country_code)
     service = await deps.catalog.service(country_code, service_code, period)
     if country is None or service is None:
@@ -48,6 +50,8 @@ async def summary_screen(
     if service.procent:
         lines.append(_("Discount for this period: {percent}%").format(percent=number(service.procent)))
     lines.append(_("<b>Total: {total}</b>").format(total=money(total)))
+    # The balance (and a shortfall, with a top-up link) before the pay button, not after a refusal.
+    lines += await balance_note(deps, user, total if available > 0 else None)
     lines.append("")
     lines.append(
         _(
@@ -59,17 +63,22 @@ async def summary_screen(
     token: str | None = None
     if available > 0 and user.has_key:
         plan = RentPlan(country_code, service_code, service.name, period.dtype, period.dcount)
-        token = await deps.confirmations.issue(user.id, CONFIRM_KIND, plan.to_payload())
+        token = await deps.confirmations.issue(
+            user.id, CONFIRM_KIND, {**plan.to_payload(), "total": str(total)}
+        )
     if available == 0:
         lines.append(_("No numbers are available right now, so it cannot be rented."))
     elif not user.has_key:
         lines.append(_("Link your SMSPVA API key to rent: <code>/key YOUR_KEY</code>"))
+    short = token is not None and await balance_short(deps, user, total)
     markup = kb.summary(
         country_code,
         service_code,
         token,
         can_watch=available == 0,
         needs_key=available > 0 and not user.has_key,
+        amount=total,
+        top_up_url=deps.settings.top_up_url if short else None,
     )
     return "\n".join(lines), markup
 
