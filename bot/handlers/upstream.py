@@ -6,6 +6,7 @@ Both raise instead of answering: a missing key is `KeyMissing`, an upstream fail
 
 from __future__ import annotations
 
+from bot.crypto import UndecryptableKeyError
 from bot.db import UserRow
 from bot.deps import Deps
 from bot.smspva import Order
@@ -28,3 +29,14 @@ async def fetch_orders(deps: Deps, user: UserRow, apikey: str) -> list[Order]:
     for order in orders:
         await deps.orders.upsert_seen(user.id, order)
     return orders
+
+
+async def catalog_key(deps: Deps, user: UserRow) -> str | None:
+    """The key to price the catalog with (`getdata` may price per account): the user's own once
+    linked and not rejected; None (keyless) before that, so browsing works before linking."""
+    if not user.has_key or user.key_invalid:
+        return None
+    try:
+        return await deps.users.api_key(user.id)
+    except UndecryptableKeyError:
+        return None  # the user is paused and told to link again; browsing goes on keyless
