@@ -63,6 +63,8 @@ class RentAction(StrEnum):
     PERIOD = "p"  # a period picked -> summary
     AGAIN = "a"  # one-tap repeat of a recent choice -> summary
     WATCH = "w"  # notify me when available
+    UNWATCH = "u"  # stop notifying
+    MORE_PERIODS = "m"  # the periods behind "More"
     SEARCH_CLEAR = "x"
 
 

@@ -40,6 +40,7 @@ from bot.formatting import (
 from bot.i18n import create_i18n
 from bot.keyboards import common, orders, rent
 from bot.periods import Period
+from bot.popular import period_picker
 from bot.smspva import Order, PeriodType, Service
 
 CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufe0f]")
@@ -225,7 +226,13 @@ def test_isolates_stay_out_of_code_spans_and_callback_data() -> None:
         rent.services("RU", [AIRBNB] * 20, 1, searching=True, support_url="https://t.me/x"),
         orders.order_list([ORDER] * 20, 1),
         orders.add_service_list(101, [AIRBNB] * 20, 1, searching=False),
-        rent.periods("RU", "opt46", [(Period(PeriodType.WEEK, 1), Decimal("42"))]),
+        rent.periods(
+            "RU",
+            "opt46",
+            period_picker([(Period(PeriodType.WEEK, 1), Decimal("42"))]).first,
+            more=True,
+            back="r1:c",
+        ),
     ]
     for markup in markups:
         for row in markup.inline_keyboard:

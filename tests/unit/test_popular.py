@@ -202,3 +202,13 @@ def test_country_picker_entries_from_the_live_codes() -> None:
         arabic = country_entries(listing, recent=[])
     assert [code for code, _label in arabic][:3] == ["US", "UK", "RU"]
     assert strip_bidi(dict(arabic)["UK"]) == "🇬🇧 المملكة المتحدة"
+
+
+def test_service_picker_pins_within_a_search_too() -> None:
+    from bot.handlers.rent.services import picker_services
+
+    listed = [s.name for s in picker_services(SERVICES, "", recent=["opt9"])]
+    assert listed[:5] == ["Tinder", "Telegram", "WhatsApp", "Google/Gmail", "Instagram"]
+    # A typed search filters (case-insensitive); what is left keeps the pinned order.
+    found = [s.name for s in picker_services(SERVICES, "A", recent=["opt46"])]
+    assert found == ["Airbnb", "Telegram", "WhatsApp", "Google/Gmail", "Instagram", "Avito"]

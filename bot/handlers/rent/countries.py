@@ -65,7 +65,9 @@ async def _again_buttons(
     return again
 
 
-async def render_countries(event: Message | CallbackQuery, user: UserRow, deps: Deps, page: int) -> None:
+async def render_countries(
+    event: Message | CallbackQuery, user: UserRow, deps: Deps, state: FSMContext, page: int
+) -> None:
     all_countries = await deps.catalog.countries()
     recent = await deps.choices.recent_countries(user.id)
     labelled = country_entries(all_countries, recent)
@@ -76,6 +78,7 @@ async def render_countries(event: Message | CallbackQuery, user: UserRow, deps: 
     if again:
         text += "\n" + _("🔁 Or repeat one of your recent rentals.")
     await show(event, text, kb.countries(labelled, page, again))
+    await state.update_data(countries_page=page)  # the services' Back returns to this page
 
 
 @router.message(Command("rent"))
@@ -84,7 +87,7 @@ async def open_rent(event: Message | CallbackQuery, user: UserRow, deps: Deps, s
     await state.clear()
     if isinstance(event, CallbackQuery):
         await event.answer()
-    await render_countries(event, user, deps, 0)
+    await render_countries(event, user, deps, state, 0)
 
 
 @router.callback_query(RentCb.filter(F.action == RentAction.COUNTRIES))
@@ -93,4 +96,4 @@ async def on_countries_page(
 ) -> None:
     await state.clear()
     await query.answer()
-    await render_countries(query, user, deps, callback_data.page)
+    await render_countries(query, user, deps, state, callback_data.page)
