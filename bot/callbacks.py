@@ -31,6 +31,8 @@ class SettingsAction(StrEnum):
     KEY_REPLACE = "r"
     KEY_UNLINK = "u"
     KEY_UNLINK_CONFIRM = "U"
+    KEY_LINK = "p"  # the paste prompt, straight from the welcome or a need-key screen
+    KEY_CANCEL = "c"  # stop waiting for a key
     LANGUAGE = "l"
     TIMEZONE = "t"
     TIMEZONE_TYPE = "T"

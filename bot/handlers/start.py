@@ -26,8 +26,8 @@ def welcome_text(user: UserRow) -> str:
     )
     if not user.has_key:
         text += "\n\n" + _(
-            "First, link your SMSPVA API key: <code>/key YOUR_KEY</code> "
-            "(find it in your smspva.com profile)."
+            "First, link your SMSPVA API key: tap “Link my SMSPVA key” below and paste it "
+            "(or send <code>/key YOUR_KEY</code>)."
         )
     return text
 
@@ -41,7 +41,7 @@ async def open_home(event: Message | CallbackQuery, user: UserRow, deps: Deps, s
     # /start after blocking the bot: pushes resume, the queued ones first.
     elif await deps.users.set_bot_blocked(user.id, False):
         deps.sender.wake()
-    await show(event, welcome_text(user), main_menu())
+    await show(event, welcome_text(user), main_menu(link_key=not user.has_key))
 
 
 def help_text() -> str:

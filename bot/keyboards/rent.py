@@ -6,9 +6,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ConfirmCb, ConfirmKind, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
+from bot.callbacks import ConfirmCb, ConfirmKind, OrderAction, OrderCb, RentAction, RentCb
 from bot.formatting import isolate, money, number, period_label, rtl_line
-from bot.keyboards.common import back_button, home_button, mirrored, nav_row, page_slice
+from bot.keyboards.common import back_button, home_button, link_key_button, mirrored, nav_row, page_slice
 from bot.periods import Period
 from bot.popular import PeriodOption
 from bot.smspva import Service
@@ -157,11 +157,7 @@ def summary(
             )
         )
     if needs_key:
-        builder.row(
-            InlineKeyboardButton(
-                text="🔑 " + _("Link API key"), callback_data=MenuCb(action=MenuAction.SETTINGS).pack()
-            )
-        )
+        builder.row(link_key_button())  # the prompt at once; this summary reappears after linking
     if can_watch:
         builder.row(
             InlineKeyboardButton(

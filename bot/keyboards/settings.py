@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb, TzCb, WarnCb, WatchCb
-from bot.keyboards.common import back_button, home_button
+from bot.keyboards.common import back_button, home_button, mirrored
 
 
 def overview(other_sms: bool) -> InlineKeyboardMarkup:
@@ -25,13 +25,13 @@ def overview(other_sms: bool) -> InlineKeyboardMarkup:
     builder.button(text="🔔 " + _("Watches"), callback_data=SettingsCb(action=SettingsAction.WATCHES))
     builder.adjust(2)
     builder.row(home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def back_to_settings() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def timezones(common: tuple[str, ...], offsets: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup:
@@ -42,7 +42,7 @@ def timezones(common: tuple[str, ...], offsets: tuple[tuple[str, str], ...]) -> 
         builder.button(text=label, callback_data=TzCb(zone=name))
     builder.adjust(*([2] * (len(common) // 2)), *([4] * 6))
     builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def watches(entries: list[tuple[int, str]]) -> InlineKeyboardMarkup:
@@ -52,7 +52,7 @@ def watches(entries: list[tuple[int, str]]) -> InlineKeyboardMarkup:
         builder.button(text="✖️ " + label, callback_data=WatchCb(watch_id=watch_id))
     builder.adjust(1)
     builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def warnings(entries: list[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
@@ -62,7 +62,7 @@ def warnings(entries: list[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
         builder.button(text=("✅ " if on else "❌ ") + label, callback_data=WarnCb(hours=hours))
     builder.adjust(1)
     builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def api_key(linked: bool) -> InlineKeyboardMarkup:
@@ -74,20 +74,33 @@ def api_key(linked: bool) -> InlineKeyboardMarkup:
         builder.button(text=_("Link a key"), callback_data=SettingsCb(action=SettingsAction.KEY_REPLACE))
     builder.adjust(2)
     builder.row(back_button(MenuCb(action=MenuAction.SETTINGS).pack()))
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
+
+
+def key_prompt(api_key_url: str) -> InlineKeyboardMarkup:
+    """Under the paste prompt and its error replies: where the key is found, Cancel, Menu."""
+    builder = InlineKeyboardBuilder()
+    builder.row(InlineKeyboardButton(text="🔗 " + _("Where to find the key"), url=api_key_url))
+    builder.row(
+        InlineKeyboardButton(
+            text="✖️ " + _("Cancel"), callback_data=SettingsCb(action=SettingsAction.KEY_CANCEL).pack()
+        ),
+        home_button(),
+    )
+    return mirrored(builder.as_markup())
 
 
 def back_to_key() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.row(back_button(SettingsCb(action=SettingsAction.KEY).pack()))
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def unlink_confirm() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Yes, unlink"), callback_data=SettingsCb(action=SettingsAction.KEY_UNLINK_CONFIRM))
     builder.row(back_button(SettingsCb(action=SettingsAction.KEY).pack()))
-    return builder.as_markup()
+    return mirrored(builder.as_markup())
 
 
 def key_linked() -> InlineKeyboardMarkup:
@@ -95,4 +108,4 @@ def key_linked() -> InlineKeyboardMarkup:
     builder.button(text="📱 " + _("Rent a number"), callback_data=MenuCb(action=MenuAction.RENT))
     builder.button(text="📋 " + _("My numbers"), callback_data=MenuCb(action=MenuAction.ORDERS))
     builder.row(home_button())
-    return builder.as_markup()
+    return mirrored(builder.as_markup())

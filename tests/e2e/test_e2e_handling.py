@@ -132,7 +132,7 @@ async def test_a_missing_key_is_explained_with_the_configured_link(
     tg.send_text(alice, "/archive")
     told = await tg.wait_message(alice.id, "need your SMSPVA API key")
     assert 'href="https://keys.example.org/where"' in told.html
-    assert labels(told) == ["🏠 Menu"]
+    assert labels(told) == ["🔑 Link my SMSPVA key", "🏠 Menu"]
 
 
 async def test_the_support_button_uses_the_configured_link(

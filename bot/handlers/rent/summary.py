@@ -14,6 +14,7 @@ from bot.callbacks import RentAction, RentCb
 from bot.db import UserRow
 from bot.deps import Deps
 from bot.formatting import escape, local_datetime, money, number, period_label
+from bot.handlers import pending
 from bot.handlers.rent.countries import country_label
 from bot.handlers.screen import show
 from bot.keyboards import rent as kb
@@ -84,6 +85,8 @@ async def on_period(
         return
     await state.set_state(None)
     await query.answer()
+    if not user.has_key:
+        await pending.remember(state, query.data)  # linking the key brings this summary back
     screen = await summary_screen(user, deps, callback_data.country, callback_data.service, period)
     if isinstance(screen, str):
         await show(query, screen, only_home())
