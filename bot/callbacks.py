@@ -49,6 +49,21 @@ class TzCb(CallbackData, prefix="z1"):
     zone: str
 
 
+class TzRegionAction(StrEnum):
+    EUROPE = "e"
+    ASIA = "a"
+    AFRICA = "f"
+    AMERICAS = "m"
+    OCEANIA = "o"
+    OFFSETS = "u"
+
+
+class TzRegionCb(CallbackData, prefix="z2"):
+    """A region of the time zone picker: its zones on one screen."""
+
+    region: TzRegionAction
+
+
 class WarnCb(CallbackData, prefix="w1"):
     hours: int
 

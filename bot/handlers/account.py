@@ -130,9 +130,9 @@ async def resume(message: Message, user: UserRow, deps: Deps, action: str) -> bo
             return False
         screen = await summary_screen(user, deps, rent.country, rent.service, period)
         if isinstance(screen, str):
-            await message.answer(screen, reply_markup=only_home())
+            await show(message, screen, only_home())
         else:
-            await message.answer(screen[0], reply_markup=screen[1])
+            await show(message, *screen)
         return True
     if action in (MenuCb(action=MenuAction.ORDERS).pack(), "/orders"):
         await render_list(message, user, deps, 0)
@@ -153,7 +153,7 @@ async def cmd_key(
         return
     await state.set_state(KeyForm.waiting)
     text, _markup = key_screen(user)
-    await message.answer(text + "\n\n" + prompt_text(), reply_markup=kb.key_prompt(deps.settings.api_key_url))
+    await show(message, text + "\n\n" + prompt_text(), kb.key_prompt(deps.settings.api_key_url))
 
 
 @router.message(KeyForm.waiting, F.text, ~F.text.startswith("/"))

@@ -68,9 +68,9 @@ def card(order: Order, *, auto_prolong: bool | None = None) -> InlineKeyboardMar
         )
     builder.adjust(2)
     builder.row(
-        InlineKeyboardButton(text="🔄 " + _("Refresh"), callback_data=_cb(OrderAction.CARD, order.id)),
-        back_button(_cb(OrderAction.LIST)),
+        InlineKeyboardButton(text="🔄 " + _("Refresh"), callback_data=_cb(OrderAction.CARD, order.id))
     )
+    builder.row(back_button(_cb(OrderAction.LIST)), home_button())
     return mirrored(builder.as_markup())
 
 
@@ -101,13 +101,15 @@ def prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | None]]) 
     return mirrored(builder.as_markup())
 
 
-def confirm(kind: ConfirmKind, token: str, back: str) -> InlineKeyboardMarkup:
+def confirm(kind: ConfirmKind, token: str, back: str, label: str | None = None) -> InlineKeyboardMarkup:
+    """`label`: what the button does ("🗑 Delete"), when "✅ Confirm" would say too little."""
     return mirrored(
         InlineKeyboardMarkup(
             inline_keyboard=[
                 [
                     InlineKeyboardButton(
-                        text="✅ " + _("Confirm"), callback_data=ConfirmCb(kind=kind, token=token).pack()
+                        text=label or "✅ " + _("Confirm"),
+                        callback_data=ConfirmCb(kind=kind, token=token).pack(),
                     )
                 ],
                 [back_button(back), home_button()],

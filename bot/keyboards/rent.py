@@ -190,6 +190,7 @@ def order_actions(order_id: int) -> InlineKeyboardMarkup:
     )
     builder.button(text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST))
     builder.adjust(2, 2, 1, 1)
+    builder.row(home_button())
     return mirrored(builder.as_markup())
 
 

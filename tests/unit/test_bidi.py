@@ -35,6 +35,7 @@ from bot.formatting import (
     phone,
     phone_html,
     rtl_line,
+    split_full_number,
     strip_bidi,
 )
 from bot.i18n import create_i18n
@@ -141,9 +142,9 @@ def test_arabic_service_button_keeps_the_count_apart_from_the_price() -> None:
 
 @pytest.mark.usefixtures("ar")
 def test_arabic_restore_button_keeps_the_plus_in_front() -> None:
-    # bot/handlers/archive.py: "♻️ " + _("Restore +{number}").format(number=item.number)
-    label = "♻️ " + _("Restore +{number}").format(number="447911123456")
-    assert visual(label) == f"+447911123456 {rev('استعادة')} ♻"
+    # bot/handlers/archive.py: the archive's full number in the one phone format (as in My numbers)
+    label = "♻️ " + _("Restore {number}").format(number=phone(*split_full_number("UK", "447911123456")))
+    assert visual(label) == f"+44 7911123456 {rev('استعادة')} ♻"
 
 
 @pytest.mark.usefixtures("ar")

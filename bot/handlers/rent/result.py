@@ -70,7 +70,7 @@ async def confirm_rent(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
     plan = RentPlan.from_payload(confirmation.payload)
-    await show(query, _("⏳ Renting a {service} number…").format(service=escape(plan.service_name)))
+    await show(query, _("⏳ Renting your {service} number…").format(service=escape(plan.service_name)))
     outcome = await deps.renter.rent(confirmation, apikey)
     if outcome.number is not None:
         deps.poller.poke(user.id)  # a fresh rental: watch it closely from now on
