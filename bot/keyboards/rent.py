@@ -124,6 +124,13 @@ def periods(
     return mirrored(builder.as_markup())
 
 
+def pricing(back: str) -> InlineKeyboardMarkup:
+    """While the periods are being priced: only Back and Menu."""
+    builder = InlineKeyboardBuilder()
+    builder.row(back_button(back), home_button())
+    return mirrored(builder.as_markup())
+
+
 def unavailable(country: str, service: str, *, watching: bool, back: str) -> InlineKeyboardMarkup:
     """No free numbers: switch "Notify me" on, or (when on) off."""
     builder = InlineKeyboardBuilder()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -85,7 +86,10 @@ async def test_period_picker_prices_seven_periods_with_the_users_key(
     services = await press_data(tg, alice, await open_rent(tg, alice), RUSSIA, expect="choose a service")
     before = len(smspva.calls)
     started = time.monotonic()
-    periods = await press(tg, alice, services, "Airbnb", expect="Best value", timeout=20)
+    tg.press(alice, services, AIRBNB)
+    # At once: a "one moment" screen (the paced calls take seconds), then the priced picker.
+    await tg.wait_message(alice.id, "Getting today's prices", timeout=1.5)
+    periods = await tg.wait_message(alice.id, "Best value", timeout=20)
     elapsed = time.monotonic() - started
     getdata = [call for call in smspva.calls[before:] if call.method == "getdata"]
     # 1 week is in the cache from the service list: 6 more calls, 1 s apart.
@@ -109,3 +113,22 @@ async def test_period_picker_prices_seven_periods_with_the_users_key(
     await press_data(tg, alice, again, AIRBNB, expect="Best value")
     assert time.monotonic() - started < 1
     assert [call.method for call in smspva.calls[before:] if call.method == "getdata"] == []
+
+
+@pytest.mark.parametrize("bot_overrides", [{"smspva_min_interval_seconds": 1.0}])
+async def test_back_while_pricing_keeps_the_service_list(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.add_account(API_KEY, balance=100)
+    await link_key(tg, alice, API_KEY)
+    services = await press_data(tg, alice, await open_rent(tg, alice), RUSSIA, expect="choose a service")
+    tg.press(alice, services, AIRBNB)
+    pricing = await tg.wait_message(alice.id, "Getting today's prices", timeout=1.5)
+    assert [label for label in labels(pricing) if "$" in label] == []
+    back = await press(tg, alice, pricing, "◀️ Back", expect="choose a service")
+    calls = len(smspva.calls)
+    await tg.wait_for(lambda: len([c for c in smspva.calls[calls:] if c.method == "getdata"]) >= 1 or None)
+    await asyncio.sleep(7)  # every period priced by now
+    shown = next(m for m in tg.messages(alice.id) if m.message_id == back.message_id)
+    assert "choose a service" in shown.text  # the late prices did not replace the list
+    assert "Best value" not in shown.text

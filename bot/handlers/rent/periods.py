@@ -3,6 +3,8 @@ day and the best value starred, the rest under "More"; a service with no free nu
 
 from __future__ import annotations
 
+import secrets
+
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
@@ -24,6 +26,8 @@ from bot.smspva import Country, Service
 router = Router(name=__name__)
 
 MORE_PERIODS = tuple(period for period in ALL_PERIODS if period not in FIRST_PERIODS)
+# FSM data: which period screen is being priced (Back, Menu and commands drop it, see below).
+PRICING = "pricing"
 
 
 async def _services_back(state: FSMContext, country_code: str) -> str:
@@ -79,9 +83,20 @@ async def render_periods(
         await render_unavailable(event, user, deps, country, service, services_back)
         return
     # Only the periods on screen are priced (one getdata each, paced per key): 7 at first.
-    prices = await deps.catalog.period_prices(
-        country_code, service_code, apikey=apikey, periods=MORE_PERIODS if more else FIRST_PERIODS
-    )
+    periods = MORE_PERIODS if more else FIRST_PERIODS
+    if not deps.catalog.cached(country_code, periods, apikey=apikey):
+        # Cold cache: the paced calls take seconds (one per period per key interval), so say so at
+        # once, with only Back and Menu to press meanwhile.
+        nonce = secrets.token_hex(4)
+        await state.update_data({PRICING: nonce})
+        await show(
+            event, _("⏳ Getting today's prices for each period from SMSPVA…"), kb.pricing(services_back)
+        )
+    else:
+        nonce = None
+    prices = await deps.catalog.period_prices(country_code, service_code, apikey=apikey, periods=periods)
+    if nonce is not None and (await state.get_data()).get(PRICING) != nonce:
+        return  # the user went Back or to the Menu meanwhile: that screen stays
     picker = period_picker(
         (period, entry.price_day * period.days if entry is not None else None)
         for period, entry in prices.items()

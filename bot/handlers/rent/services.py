@@ -14,6 +14,7 @@ from bot.db.choices import RECENT_ROWS
 from bot.deps import Deps
 from bot.formatting import escape, number
 from bot.handlers.rent.countries import country_label
+from bot.handlers.rent.periods import PRICING
 from bot.handlers.screen import show
 from bot.handlers.upstream import catalog_key
 from bot.keyboards import rent as kb
@@ -53,8 +54,9 @@ async def render_services(
     data = await state.get_data()
     query = str(data.get("query", "")) if data.get("country") == country_code else ""
     await state.set_state(RentForm.services)
-    # The page is remembered so the period screen's Back returns to it.
-    await state.update_data(country=country_code, query=query, services_page=page)
+    # The page is remembered so the period screen's Back returns to it; a period screen still
+    # being priced is dropped (it must not replace this list when its prices arrive).
+    await state.update_data(country=country_code, query=query, services_page=page, **{PRICING: None})
     country = await deps.catalog.country(country_code)
     listing = await deps.catalog.services(country_code, apikey=await catalog_key(deps, user))
     if country is None:
