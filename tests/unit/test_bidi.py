@@ -198,6 +198,23 @@ def test_arabic_arrows_and_rows_are_mirrored() -> None:
     assert [b.text for b in menu[1]] == ["🗄 " + _("Archive"), "📋 " + _("My numbers")]
 
 
+@pytest.mark.usefixtures("ar")
+def test_arabic_archive_and_settings_keyboards_are_mirrored() -> None:
+    from bot.keyboards import archive as archive_kb
+    from bot.keyboards import settings as settings_kb
+
+    page = archive_kb.archive_page([(7, "+7 9020831944")], 1, has_next=True).inline_keyboard
+    following, previous = page[1]  # next page on the left, previous on the right
+    assert following.text.endswith("◀️")
+    assert previous.text.startswith("▶️")
+    preview = archive_kb.restore_preview("t").inline_keyboard[-1]
+    assert [b.text for b in preview] == [common.home_button().text, common.back_button("x").text]
+    overview = settings_kb.overview(True).inline_keyboard
+    assert [b.text for b in overview[0]] == ["🕒 " + _("Time zone"), "🌐 " + _("Language")]
+    zones = settings_kb.timezones([("Europe/Berlin", "Berlin (UTC+1)")], offsets=False).inline_keyboard
+    assert [b.text for b in zones[-1]] == [common.home_button().text, common.back_button("x").text]
+
+
 @pytest.mark.usefixtures("en")
 def test_english_is_left_alone() -> None:
     assert money(Decimal("17.5")) == "$17.50"

@@ -138,7 +138,9 @@ async def on_watch(
     query: CallbackQuery, callback_data: RentCb, user: UserRow, deps: Deps, state: FSMContext
 ) -> None:
     country = await deps.catalog.country(callback_data.country)
-    service = await deps.catalog.service(callback_data.country, callback_data.service)
+    service = await deps.catalog.service(
+        callback_data.country, callback_data.service, apikey=await catalog_key(deps, user)
+    )
     if country is None or service is None:
         await query.answer(_("This service is no longer offered here."), show_alert=True)
         return

@@ -17,6 +17,7 @@ from bot.formatting import escape, local_datetime, money, number, period_label
 from bot.handlers import pending
 from bot.handlers.rent.countries import country_label
 from bot.handlers.screen import show
+from bot.handlers.upstream import catalog_key
 from bot.keyboards import rent as kb
 from bot.keyboards.common import only_home
 from bot.periods import Period
@@ -30,7 +31,10 @@ async def summary_screen(
 ) -> tuple[str, InlineKeyboardMarkup] | str:
     """The Summary with a fresh single-use token, or why there is none."""
     country = await deps.catalog.country(country_code)
-    service = await deps.catalog.service(country_code, service_code, period)
+    # Priced with the user's key (as the period picker was): prices may depend on the account.
+    service = await deps.catalog.service(
+        country_code, service_code, period, apikey=await catalog_key(deps, user)
+    )
     if country is None or service is None:
         return _("This service is no longer offered here. Please choose another one.")
     available = max(service.count, 0)
