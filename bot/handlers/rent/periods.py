@@ -84,14 +84,15 @@ async def render_periods(
         return
     # Only the periods on screen are priced (one getdata each, paced per key): 7 at first.
     periods = MORE_PERIODS if more else FIRST_PERIODS
+    # "More" goes back to the first periods; the first periods to the page of services.
+    first_periods = RentCb(action=RentAction.SERVICE, country=country_code, service=service_code).pack()
+    back = first_periods if more else services_back
     if not deps.catalog.cached(country_code, periods, apikey=apikey):
         # Cold cache: the paced calls take seconds (one per period per key interval), so say so at
         # once, with only Back and Menu to press meanwhile.
         nonce = secrets.token_hex(4)
         await state.update_data({PRICING: nonce})
-        await show(
-            event, _("⏳ Getting today's prices for each period from SMSPVA…"), kb.pricing(services_back)
-        )
+        await show(event, _("⏳ Getting today's prices for each period from SMSPVA…"), kb.pricing(back))
     else:
         nonce = None
     prices = await deps.catalog.period_prices(country_code, service_code, apikey=apikey, periods=periods)
@@ -115,11 +116,8 @@ async def render_periods(
                 period=period_label(best.period), price=money(best.per_day)
             )
         )
-    if more:
-        back = RentCb(action=RentAction.SERVICE, country=country_code, service=service_code).pack()
-        markup = kb.periods(country_code, service_code, picker.more, more=False, back=back)
-    else:
-        markup = kb.periods(country_code, service_code, picker.first, more=True, back=services_back)
+    options = picker.more if more else picker.first
+    markup = kb.periods(country_code, service_code, options, more=not more, back=back)
     await show(event, "\n".join(lines), markup)
 
 
