@@ -39,7 +39,23 @@ async def press(
         return None
 
     result: BotMessage = await tg.wait_for(changed, timeout=timeout)
+    if expect is None and pricing(result):
+        # The period picker says "one moment" while it prices (bot/handlers/rent/periods.py): the
+        # screen the press leads to is the one after it.
+        placeholder_id, edits = result.message_id, result.edits
+        result = await tg.wait_for(
+            lambda: next(
+                (m for m in tg.messages(user.id) if m.message_id == placeholder_id and m.edits > edits),
+                None,
+            ),
+            timeout=timeout,
+        )
     return result
+
+
+def pricing(message: BotMessage) -> bool:
+    """The period picker's "getting today's prices" screen: ⏳ and only Back and Menu."""
+    return message.text.startswith("⏳") and len(labels(message)) == 2
 
 
 def next_arrow(user: FakeUser) -> str:

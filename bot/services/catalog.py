@@ -95,16 +95,6 @@ class Catalog:
             refresh=refresh,
         )
 
-    def cached(
-        self, country: str, periods: tuple[Period, ...] | list[Period], *, apikey: str | None = None
-    ) -> bool:
-        """Whether every one of these periods' listings is in the cache (a screen can say "one
-        moment" before it waits for the paced calls)."""
-        return all(
-            self._services.peek((apikey, country, period.dtype, period.dcount)) is not None
-            for period in periods
-        )
-
     async def service(
         self, country: str, code: str, period: Period | None = None, *, apikey: str | None = None
     ) -> Service | None:

@@ -3,6 +3,7 @@ day and the best value starred, the rest under "More"; a service with no free nu
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from aiogram import F, Router
@@ -28,6 +29,7 @@ router = Router(name=__name__)
 MORE_PERIODS = tuple(period for period in ALL_PERIODS if period not in FIRST_PERIODS)
 # FSM data: which period screen is being priced (Back, Menu and commands drop it, see below).
 PRICING = "pricing"
+PRICING_QUIET_SECONDS = 0.5  # prices in by then (the cache, a fast SMSPVA): no "one moment" screen
 
 
 async def _services_back(state: FSMContext, country_code: str) -> str:
@@ -87,17 +89,23 @@ async def render_periods(
     # "More" goes back to the first periods; the first periods to the page of services.
     first_periods = RentCb(action=RentAction.SERVICE, country=country_code, service=service_code).pack()
     back = first_periods if more else services_back
-    if not deps.catalog.cached(country_code, periods, apikey=apikey):
-        # Cold cache: the paced calls take seconds (one per period per key interval), so say so at
-        # once, with only Back and Menu to press meanwhile.
+    pricing = asyncio.ensure_future(
+        deps.catalog.period_prices(country_code, service_code, apikey=apikey, periods=periods)
+    )
+    try:
+        prices = await asyncio.wait_for(asyncio.shield(pricing), PRICING_QUIET_SECONDS)
+    except asyncio.CancelledError:
+        pricing.cancel()  # shutting down: nobody waits for these prices
+        raise
+    except TimeoutError:
+        # A cold cache: the paced calls take seconds (one per period per key interval), so say so,
+        # with only Back and Menu to press meanwhile.
         nonce = secrets.token_hex(4)
         await state.update_data({PRICING: nonce})
         await show(event, _("⏳ Getting today's prices for each period from SMSPVA…"), kb.pricing(back))
-    else:
-        nonce = None
-    prices = await deps.catalog.period_prices(country_code, service_code, apikey=apikey, periods=periods)
-    if nonce is not None and (await state.get_data()).get(PRICING) != nonce:
-        return  # the user went Back or to the Menu meanwhile: that screen stays
+        prices = await pricing
+        if (await state.get_data()).get(PRICING) != nonce:
+            return  # the user went Back or to the Menu meanwhile: that screen stays
     picker = period_picker(
         (period, entry.price_day * period.days if entry is not None else None)
         for period, entry in prices.items()
