@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.callbacks import RentCb
 from bot.formatting import forward_arrow
 from bot.i18n import pick_locale
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
@@ -54,8 +55,11 @@ async def press(
 
 
 def pricing(message: BotMessage) -> bool:
-    """The period picker's "getting today's prices" screen: ⏳ and only Back and Menu."""
-    return message.text.startswith("⏳") and len(labels(message)) == 2
+    """The period picker's "getting today's prices" screen: ⏳ and only Back (to a rent screen) and
+    Menu. (Other ⏳ screens, such as "prolonging opens on ...", go back to an order.)"""
+    datas = [str(button.get("callback_data", "")) for row in message.buttons() for button in row]
+    rent_back = any(data.startswith(RentCb.__prefix__ + ":") for data in datas)
+    return message.text.startswith("⏳") and len(datas) == 2 and rent_back
 
 
 def next_arrow(user: FakeUser) -> str:
