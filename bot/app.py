@@ -34,6 +34,7 @@ from bot.deps import Deps
 from bot.handlers import get_routers
 from bot.handlers.account import KeyForm
 from bot.handlers.confirm import ClaimMiddleware
+from bot.handlers.screen import ScreenMiddleware, ScreenTracker
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import (
     AccessMiddleware,
@@ -348,6 +349,7 @@ async def create_app(settings: Settings) -> App:
     dp = Dispatcher(storage=MemoryStorage(), deps=deps)
     throttling = ThrottlingMiddleware(settings.throttle_per_minute)
     dp.callback_query.outer_middleware(NotificationButtons())  # before all: the rest sees plain data
+    screens = ScreenTracker()  # a new screen takes the keyboard of the one before
     for observer in (dp.message, dp.callback_query):
         # Order matters. The saved row is read first (read only) for the locale. The throttle comes
         # before the ALLOWED_USER_IDS gate, so everyone (refused users too) is slowed alike, and the
@@ -361,6 +363,7 @@ async def create_app(settings: Settings) -> App:
         observer.outer_middleware(throttling)
         observer.outer_middleware(AccessMiddleware(settings.allowed_user_ids))
         observer.outer_middleware(UserMiddleware(users))
+        observer.outer_middleware(ScreenMiddleware(screens))
     dp.callback_query.middleware(ClaimMiddleware())  # the one place a confirmation token is claimed
     dp.include_routers(*get_routers())
     lag_limit = max(60.0, 5 * settings.poll_idle_seconds)

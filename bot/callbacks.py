@@ -51,6 +51,8 @@ class SettingsAction(StrEnum):
     KEY_REPLACE = "r"
     KEY_UNLINK = "u"
     KEY_UNLINK_CONFIRM = "U"
+    KEY_LINK = "p"  # the paste prompt, straight from the welcome or a need-key screen
+    KEY_CANCEL = "c"  # stop waiting for a key
     LANGUAGE = "l"
     TIMEZONE = "t"
     TIMEZONE_TYPE = "T"
@@ -65,6 +67,21 @@ class SettingsCb(CallbackData, prefix="s1"):
 
 class TzCb(CallbackData, prefix="z1"):
     zone: str
+
+
+class TzRegionAction(StrEnum):
+    EUROPE = "e"
+    ASIA = "a"
+    AFRICA = "f"
+    AMERICAS = "m"
+    OCEANIA = "o"
+    OFFSETS = "u"
+
+
+class TzRegionCb(CallbackData, prefix="z2"):
+    """A region of the time zone picker: its zones on one screen."""
+
+    region: TzRegionAction
 
 
 class WarnCb(CallbackData, prefix="w1"):
@@ -83,6 +100,8 @@ class RentAction(StrEnum):
     PERIOD = "p"  # a period picked -> summary
     AGAIN = "a"  # one-tap repeat of a recent choice -> summary
     WATCH = "w"  # notify me when available
+    UNWATCH = "u"  # stop notifying
+    MORE_PERIODS = "m"  # the periods behind "More"
     SEARCH_CLEAR = "x"
 
 

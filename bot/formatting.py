@@ -161,6 +161,54 @@ def phone(ccode: str, pnumber: str, locale: str | None = None) -> str:
     return isolate(plain_phone(ccode, pnumber), locale)
 
 
+# Dialling codes of SMSPVA's country codes, to split the archive's full numbers ("79020831944") the
+# way orders give them (ccode "+7", pnumber "9020831944"). A country not listed keeps "+" + digits.
+DIAL_CODES: dict[str, str] = {
+    "RU": "7",
+    "KZ": "7",
+    "UA": "380",
+    "UK": "44",
+    "GB": "44",
+    "EN": "44",
+    "US": "1",
+    "CA": "1",
+    "DE": "49",
+    "FR": "33",
+    "NL": "31",
+    "PL": "48",
+    "EE": "372",
+    "LV": "371",
+    "LT": "370",
+    "FI": "358",
+    "SE": "46",
+    "ES": "34",
+    "IT": "39",
+    "PT": "351",
+    "RO": "40",
+    "CZ": "420",
+    "ID": "62",
+    "PH": "63",
+    "MY": "60",
+    "VN": "84",
+    "TH": "66",
+    "IN": "91",
+    "IL": "972",
+    "TR": "90",
+    "BR": "55",
+    "MX": "52",
+}
+
+
+def split_full_number(country: str, full: str) -> tuple[str, str]:
+    """ "RU", "79020831944" -> ("+7", "9020831944"): one phone format everywhere (plain_phone).
+    Unknown countries, or a number that does not start with the country's code: ("", "+digits")."""
+    digits = re.sub(r"\D", "", full)
+    dial = DIAL_CODES.get(country.upper())
+    if dial and digits.startswith(dial) and len(digits) > len(dial):
+        return "+" + dial, digits[len(dial) :]
+    return "", "+" + digits if digits else full
+
+
 def masked_key(last4: str) -> str:
     return f"••••••••{last4}"
 

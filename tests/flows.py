@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.callbacks import RentCb
 from bot.formatting import forward_arrow
 from bot.i18n import pick_locale
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
@@ -39,7 +40,26 @@ async def press(
         return None
 
     result: BotMessage = await tg.wait_for(changed, timeout=timeout)
+    if expect is None and pricing(result):
+        # The period picker says "one moment" while it prices (bot/handlers/rent/periods.py): the
+        # screen the press leads to is the one after it.
+        placeholder_id, edits = result.message_id, result.edits
+        result = await tg.wait_for(
+            lambda: next(
+                (m for m in tg.messages(user.id) if m.message_id == placeholder_id and m.edits > edits),
+                None,
+            ),
+            timeout=timeout,
+        )
     return result
+
+
+def pricing(message: BotMessage) -> bool:
+    """The period picker's "getting today's prices" screen: ⏳ and only Back (to a rent screen) and
+    Menu. (Other ⏳ screens, such as "prolonging opens on ...", go back to an order.)"""
+    datas = [str(button.get("callback_data", "")) for row in message.buttons() for button in row]
+    rent_back = any(data.startswith(RentCb.__prefix__ + ":") for data in datas)
+    return message.text.startswith("⏳") and len(datas) == 2 and rent_back
 
 
 def next_arrow(user: FakeUser) -> str:

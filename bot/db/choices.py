@@ -10,6 +10,7 @@ import aiosqlite
 from bot.db.database import Database
 
 RECENT_KEEP = 3
+RECENT_ROWS = 10  # rows kept per user (the recent services of a country come from them)
 WATCH_DAYS = 7
 
 
@@ -44,8 +45,8 @@ class ChoicesRepo:
         # Keep only the newest few per user.
         await self._db.execute(
             "DELETE FROM recent_choices WHERE user_id = ? AND rowid NOT IN ("
-            " SELECT rowid FROM recent_choices WHERE user_id = ? ORDER BY used_at DESC LIMIT 10)",
-            (user_id, user_id),
+            " SELECT rowid FROM recent_choices WHERE user_id = ? ORDER BY used_at DESC LIMIT ?)",
+            (user_id, user_id, RECENT_ROWS),
         )
 
     async def recent(self, user_id: int, limit: int = RECENT_KEEP) -> list[RecentChoice]:

@@ -14,11 +14,21 @@ from bot.callbacks import ArchiveAction, ArchiveCb, ConfirmCb, ConfirmKind, Menu
 from bot.db import UserRow
 from bot.db.confirmations import Confirmation, ConfirmStatus
 from bot.deps import Deps
-from bot.formatting import escape, local_date, local_datetime, ltr_code, money, number
+from bot.formatting import (
+    escape,
+    local_date,
+    local_datetime,
+    ltr_code,
+    money,
+    number,
+    phone,
+    phone_html,
+    split_full_number,
+)
 from bot.handlers.confirm import deliver, outcome_text, progress
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.screen import show
-from bot.handlers.upstream import balance_note, require_key
+from bot.handlers.upstream import balance_note, catalog_key, require_key
 from bot.keyboards import archive as kb
 from bot.services.order_actions import RESTORE
 from bot.smspva import HistoryItem, SmspvaError, SmspvaUnavailable
@@ -28,10 +38,10 @@ router = Router(name=__name__)
 PAGE_SIZE = 5
 
 
-async def service_name(deps: Deps, country: str, code: str) -> str:
+async def service_name(deps: Deps, country: str, code: str, apikey: str | None = None) -> str:
     """The page resolves the service code via the catalog; so do we (the code if unknown)."""
     try:
-        service = await deps.catalog.service(country, code) if country else None
+        service = await deps.catalog.service(country, code, apikey=apikey) if country else None
     except (SmspvaError, SmspvaUnavailable):
         service = None
     return service.name if service else code
@@ -52,16 +62,25 @@ async def render_archive(event: Message | CallbackQuery, user: UserRow, deps: De
     lines = [_("🗄 <b>Archive</b> — page {page}").format(page=page + 1), ""]
     if not items:
         lines.append(_("No matching records found"))
+    apikey_for_names = await catalog_key(deps, user)
     for item in items:
-        name = await service_name(deps, item.country, item.resource_code)
+        name = await service_name(deps, item.country, item.resource_code, apikey_for_names)
         begin = local_date(item.begin, user.timezone) if item.begin else "—"
         closed = local_date(item.closed, user.timezone) if item.closed else "—"
+        ccode, pnumber = split_full_number(item.country, item.number)
         lines.append(
             _("{begin} → {closed} · {service} · {number}").format(
-                begin=begin, closed=closed, service=escape(name), number=ltr_code("+" + item.number)
+                begin=begin, closed=closed, service=escape(name), number=phone_html(ccode, pnumber)
             )
         )
-    restorable = [(item.order_id, item.number) for item in items if _restorable(item)]
+        if not _restorable(item):
+            # Said on the row itself: otherwise a row without a Restore button looks forgotten.
+            lines.append("   " + _("↳ cannot be restored: SMSPVA marks this number as unavailable."))
+    restorable = [
+        (item.order_id, phone(*split_full_number(item.country, item.number)))
+        for item in items
+        if _restorable(item)
+    ]
     await show(event, "\n".join(lines), kb.archive_page(restorable, page, has_next))
 
 

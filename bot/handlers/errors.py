@@ -14,16 +14,19 @@ import logging
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ConfirmCb, plain_data
 from bot.db.confirmations import ConfirmStatus
 from bot.deps import Deps
+from bot.handlers import pending
 from bot.handlers.screen import show
 from bot.handlers.upstream import KeyMissing
 from bot.i18n import DEFAULT_LOCALE, user_locale
 from bot.keyboards.common import after_unknown_failure, only_home, retry
+from bot.keyboards.common import need_key as need_key_keyboard
 from bot.messages import need_key, upstream_error
 from bot.smspva import ErrorKind, SmspvaError, SmspvaUnavailable
 
@@ -92,9 +95,16 @@ async def _in_user_locale(deps: Deps, event: ErrorEvent) -> str:
 
 
 @router.error(ExceptionTypeFilter(KeyMissing))
-async def on_key_missing(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
+async def on_key_missing(event: ErrorEvent, bot: Bot, deps: Deps, state: FSMContext | None = None) -> bool:
+    if state is not None:
+        # What the user was doing (the button, or the typed command) resumes once the key is linked.
+        update = event.update
+        action = update.callback_query.data if update.callback_query else None
+        if action is None and update.message is not None and (update.message.text or "").startswith("/"):
+            action = (update.message.text or "").split(maxsplit=1)[0].split("@")[0]
+        await pending.remember(state, action)
     with deps.i18n.context(), deps.i18n.use_locale(await _in_user_locale(deps, event)):
-        await _tell(event, bot, need_key(deps.settings.api_key_url), only_home(), edit=True)
+        await _tell(event, bot, need_key(deps.settings.api_key_url), need_key_keyboard(), edit=True)
     return True
 
 

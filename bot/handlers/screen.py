@@ -3,13 +3,75 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
 
+from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 
 from bot.callbacks import is_from_notification
 
 log = logging.getLogger(__name__)
+
+
+class ScreenTracker:
+    """The last screen show() sent into each chat, so a newer one can take its keyboard away (a
+    typed search or /orders again leaves no second set of live buttons above).
+
+    Only messages show() sent are remembered: pushes and notices (the outbox) are never touched.
+    Kept in memory, like the FSM: after a restart the first new screen leaves the older one as it is.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._last: OrderedDict[int, int] = OrderedDict()
+
+    def swap(self, chat_id: int, message_id: int) -> int | None:
+        """Remember the chat's new screen; return the previous one (None if none or the same)."""
+        previous = self._last.pop(chat_id, None)
+        self._last[chat_id] = message_id
+        if len(self._last) > self._limit:
+            self._last.popitem(last=False)
+        return previous if previous != message_id else None
+
+
+# Set for the duration of each update by ScreenMiddleware (like aiogram's i18n context): show() is
+# called from every screen with the event only.
+_tracker: ContextVar[ScreenTracker | None] = ContextVar("screen_tracker", default=None)
+
+
+class ScreenMiddleware(BaseMiddleware):
+    def __init__(self, tracker: ScreenTracker) -> None:
+        self._tracker = tracker
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        token = _tracker.set(self._tracker)
+        try:
+            return await handler(event, data)
+        finally:
+            _tracker.reset(token)
+
+
+async def _replaced(bot: Bot | None, sent: Message | None) -> Message | None:
+    """A new screen was sent: the previous screen in that chat loses its keyboard."""
+    tracker = _tracker.get()
+    if tracker is None or sent is None or bot is None:
+        return sent
+    previous = tracker.swap(sent.chat.id, sent.message_id)
+    if previous is not None:
+        try:
+            await bot.edit_message_reply_markup(chat_id=sent.chat.id, message_id=previous, reply_markup=None)
+        except TelegramBadRequest as error:  # no keyboard left, deleted, too old: nothing to tidy
+            log.debug("old screen keeps its state reason=%s", error.message)
+    return sent
 
 
 async def show(
@@ -31,13 +93,14 @@ async def show(
             if "message is not modified" in error.message:
                 return event.message
             log.info("edit failed, sending anew reason=%s", error.message)
-        return await event.message.answer(text, reply_markup=markup)
+        return await _replaced(event.bot, await event.message.answer(text, reply_markup=markup))
     if isinstance(event, CallbackQuery):
         # The message is inaccessible (too old): answer in the chat directly.
-        return (
+        sent = (
             await event.bot.send_message(event.from_user.id, text, reply_markup=markup) if event.bot else None
         )
-    return await event.answer(text, reply_markup=markup)
+        return await _replaced(event.bot, sent)
+    return await _replaced(event.bot, await event.answer(text, reply_markup=markup))
 
 
 def is_notification(message: Message) -> bool:

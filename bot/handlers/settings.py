@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from aiogram import F, Router
@@ -13,32 +14,79 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.callbacks import MenuAction, MenuCb, SettingsAction, SettingsCb, TzCb, WarnCb, WatchCb
+from bot.callbacks import (
+    MenuAction,
+    MenuCb,
+    SettingsAction,
+    SettingsCb,
+    TzCb,
+    TzRegionAction,
+    TzRegionCb,
+    WarnCb,
+    WatchCb,
+)
 from bot.db import UserRow
 from bot.deps import Deps
-from bot.formatting import current_locale, escape, flag, local_date, local_datetime, masked_key
+from bot.formatting import (
+    country_name,
+    current_locale,
+    escape,
+    flag,
+    local_date,
+    local_datetime,
+    masked_key,
+)
 from bot.handlers.screen import show
 from bot.i18n import LANGUAGES
 from bot.keyboards import settings as kb
+from bot.smspva import SmspvaError, SmspvaUnavailable
 
 router = Router(name=__name__)
 
-COMMON_ZONES: tuple[str, ...] = (
-    "UTC",
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Kyiv",
-    "Europe/Moscow",
-    "Asia/Dubai",
-    "Asia/Riyadh",
-    "Africa/Cairo",
-    "Asia/Almaty",
-    "Asia/Kolkata",
-    "Asia/Jakarta",
-    "Asia/Shanghai",
-    "America/New_York",
-    "America/Los_Angeles",
-)
+# The time zone picker: regions first, then a region's common zones (or whole-hour UTC offsets);
+# any other IANA name can be typed.
+REGION_ZONES: dict[TzRegionAction, tuple[str, ...]] = {
+    TzRegionAction.EUROPE: (
+        "Europe/London",
+        "Europe/Paris",
+        "Europe/Berlin",
+        "Europe/Madrid",
+        "Europe/Warsaw",
+        "Europe/Kyiv",
+        "Europe/Istanbul",
+        "Europe/Moscow",
+    ),
+    TzRegionAction.ASIA: (
+        "Asia/Dubai",
+        "Asia/Riyadh",
+        "Asia/Tehran",
+        "Asia/Karachi",
+        "Asia/Tashkent",
+        "Asia/Almaty",
+        "Asia/Kolkata",
+        "Asia/Jakarta",
+        "Asia/Shanghai",
+        "Asia/Tokyo",
+    ),
+    TzRegionAction.AFRICA: (
+        "Africa/Casablanca",
+        "Africa/Lagos",
+        "Africa/Cairo",
+        "Africa/Johannesburg",
+        "Africa/Nairobi",
+    ),
+    TzRegionAction.AMERICAS: (
+        "America/Los_Angeles",
+        "America/Denver",
+        "America/Chicago",
+        "America/Mexico_City",
+        "America/New_York",
+        "America/Bogota",
+        "America/Sao_Paulo",
+        "America/Argentina/Buenos_Aires",
+    ),
+    TzRegionAction.OCEANIA: ("Australia/Perth", "Australia/Sydney", "Pacific/Auckland"),
+}
 # "Etc/GMT-3" is UTC+3: the POSIX sign is inverted. Whole-hour offsets cover everyone else.
 OFFSET_ZONES: tuple[tuple[str, str], ...] = tuple(
     (f"Etc/GMT{-hours:+d}" if hours else "Etc/UTC", f"UTC{hours:+d}") for hours in range(-11, 13)
@@ -97,7 +145,42 @@ async def on_timezone_menu(query: CallbackQuery, user: UserRow, state: FSMContex
         "🕒 Your time zone is <b>{zone}</b>. Pick one below, or type its IANA name "
         "(for example <code>Europe/Istanbul</code> or <code>Asia/Tashkent</code>)."
     ).format(zone=zone_label(user.timezone))
-    await show(query, text, kb.timezones(COMMON_ZONES, OFFSET_ZONES))
+    await show(query, text, kb.timezone_regions(region_labels()))
+
+
+def region_labels() -> list[tuple[TzRegionAction, str]]:
+    return [
+        (TzRegionAction.EUROPE, "🌍 " + _("Europe")),
+        (TzRegionAction.ASIA, "🌏 " + _("Asia")),
+        (TzRegionAction.AFRICA, "🌍 " + _("Africa")),
+        (TzRegionAction.AMERICAS, "🌎 " + _("Americas")),
+        (TzRegionAction.OCEANIA, "🌏 " + _("Oceania")),
+        (TzRegionAction.OFFSETS, "🕒 " + _("UTC offsets")),
+    ]
+
+
+def zone_button(name: str) -> str:
+    """ "Berlin (UTC+1)": the city, and its offset today."""
+    city = name.rsplit("/", 1)[-1].replace("_", " ")
+    offset = datetime.now(ZoneInfo(name)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    shown = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"{city} ({shown})"
+
+
+@router.callback_query(TzRegionCb.filter())
+async def on_timezone_region(query: CallbackQuery, callback_data: TzRegionCb, user: UserRow) -> None:
+    await query.answer()
+    if callback_data.region == TzRegionAction.OFFSETS:
+        zones = list(OFFSET_ZONES)
+    else:
+        zones = [(name, zone_button(name)) for name in REGION_ZONES.get(callback_data.region, ())]
+    text = _("🕒 Your time zone is <b>{zone}</b>. Pick one below, or type its IANA name.").format(
+        zone=zone_label(user.timezone)
+    )
+    await show(query, text, kb.timezones(zones, offsets=callback_data.region == TzRegionAction.OFFSETS))
 
 
 async def _save_zone(user: UserRow, deps: Deps, name: str) -> str:
@@ -142,11 +225,21 @@ async def on_timezone_typed(message: Message, user: UserRow, deps: Deps, state: 
         await message.answer(
             _("I don't know the time zone «{typed}». Try a name like <code>Europe/Paris</code>.").format(
                 typed=escape((message.text or "")[:64])
-            )
+            ),
+            reply_markup=kb.back_to_timezones(),
         )
         return
     await state.clear()
     await message.answer(await _save_zone(user, deps, name), reply_markup=kb.back_to_settings())
+
+
+async def _api_country_name(deps: Deps, code: str) -> str:
+    """SMSPVA's own name for a code Babel does not know (the code itself if the list is unreachable)."""
+    try:
+        country = await deps.catalog.country(code)
+    except (SmspvaError, SmspvaUnavailable):
+        return code
+    return country.name if country and country.name else code
 
 
 async def watches_screen(user: UserRow, deps: Deps) -> tuple[str, InlineKeyboardMarkup]:
@@ -160,14 +253,16 @@ async def watches_screen(user: UserRow, deps: Deps) -> tuple[str, InlineKeyboard
     else:
         lines = [_("🔔 <b>Watches</b>"), "", _("I will message you when these get free numbers:")]
         for watch in watches:
+            # By name in the user's language, not SMSPVA's codes.
+            country = country_name(watch.country, await _api_country_name(deps, watch.country))
             lines.append(
                 _("• {service} — {country}, until {date}").format(
                     service=escape(watch.service_name),
-                    country=f"{flag(watch.country)} {escape(watch.country)}",
+                    country=f"{flag(watch.country)} {escape(country)}",
                     date=local_date(watch.expires_at, user.timezone),
                 )
             )
-            label = _("Stop: {service} ({country})").format(service=watch.service_name, country=watch.country)
+            label = _("Stop: {service} ({country})").format(service=watch.service_name, country=country)
             stoppable.append((watch.id, label))
         text = "\n".join(lines)
     return text, kb.watches(stoppable)

@@ -27,8 +27,8 @@ def welcome_text(user: UserRow) -> str:
     )
     if not user.has_key:
         text += "\n\n" + _(
-            "First, link your SMSPVA API key: <code>/key YOUR_KEY</code> "
-            "(find it in your smspva.com profile)."
+            "First, link your SMSPVA API key: tap “Link my SMSPVA key” below and paste it "
+            "(or send <code>/key YOUR_KEY</code>)."
         )
     return text
 
@@ -46,7 +46,7 @@ async def open_home(event: Message | CallbackQuery, user: UserRow, deps: Deps, s
     balance = await balance_note(deps, user)  # the account balance, when a key is linked and it answers
     if balance:
         text += "\n\n" + "\n".join(balance)
-    await show(event, text, main_menu())
+    await show(event, text, main_menu(link_key=not user.has_key))
 
 
 def help_text() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.crypto import UndecryptableKeyError
 from bot.db import UserRow
 from bot.deps import Deps
 from bot.messages import balance_lines
@@ -47,3 +48,14 @@ async def balance_short(deps: Deps, user: UserRow, total: Decimal) -> bool:
         return False
     balance = await deps.balances.get(await deps.users.api_key(user.id))
     return balance is not None and total > balance
+
+
+async def catalog_key(deps: Deps, user: UserRow) -> str | None:
+    """The key to price the catalog with (`getdata` may price per account): the user's own once
+    linked and not rejected; None (keyless) before that, so browsing works before linking."""
+    if not user.has_key or user.key_invalid:
+        return None
+    try:
+        return await deps.users.api_key(user.id)
+    except UndecryptableKeyError:
+        return None  # the user is paused and told to link again; browsing goes on keyless

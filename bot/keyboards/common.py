@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import LangCb, MenuAction, MenuCb, OrderAction, OrderCb
+from bot.callbacks import LangCb, MenuAction, MenuCb, OrderAction, OrderCb, SettingsAction, SettingsCb
 from bot.formatting import back_arrow, forward_arrow, is_rtl, number
 from bot.i18n import LANGUAGES
 
@@ -23,14 +23,29 @@ def mirrored(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[list(reversed(row)) for row in markup.inline_keyboard])
 
 
-def main_menu() -> InlineKeyboardMarkup:
+def link_key_button() -> InlineKeyboardButton:
+    """Opens the paste prompt directly (the action the user was on resumes after linking)."""
+    return InlineKeyboardButton(
+        text="🔑 " + _("Link my SMSPVA key"), callback_data=SettingsCb(action=SettingsAction.KEY_LINK).pack()
+    )
+
+
+def need_key() -> InlineKeyboardMarkup:
+    """Under "this needs your key": link it now, or go home."""
+    return mirrored(InlineKeyboardMarkup(inline_keyboard=[[link_key_button()], [home_button()]]))
+
+
+def main_menu(link_key: bool = False) -> InlineKeyboardMarkup:
+    """`link_key`: a user without a key gets "Link my SMSPVA key" on top."""
     builder = InlineKeyboardBuilder()
+    if link_key:
+        builder.add(link_key_button())
     builder.button(text="📱 " + _("Rent a number"), callback_data=MenuCb(action=MenuAction.RENT))
     builder.button(text="📋 " + _("My numbers"), callback_data=MenuCb(action=MenuAction.ORDERS))
     builder.button(text="🗄 " + _("Archive"), callback_data=MenuCb(action=MenuAction.ARCHIVE))
     builder.button(text="⚙️ " + _("Settings"), callback_data=MenuCb(action=MenuAction.SETTINGS))
     builder.button(text="❓ " + _("Help"), callback_data=MenuCb(action=MenuAction.HELP))
-    builder.adjust(1, 2, 2)
+    builder.adjust(*((1,) if link_key else ()), 1, 2, 2)
     return mirrored(builder.as_markup())
 
 

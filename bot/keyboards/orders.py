@@ -68,9 +68,9 @@ def card(order: Order, *, auto_prolong: bool | None = None) -> InlineKeyboardMar
         )
     builder.adjust(2)
     builder.row(
-        InlineKeyboardButton(text="🔄 " + _("Refresh"), callback_data=_cb(OrderAction.CARD, order.id)),
-        back_button(_cb(OrderAction.LIST)),
+        InlineKeyboardButton(text="🔄 " + _("Refresh"), callback_data=_cb(OrderAction.CARD, order.id))
     )
+    builder.row(back_button(_cb(OrderAction.LIST)), home_button())
     return mirrored(builder.as_markup())
 
 
@@ -111,15 +111,22 @@ def prolong_periods(order_id: int, totals: list[tuple[Period, Decimal | None]]) 
     return mirrored(builder.as_markup())
 
 
-def confirm(kind: ConfirmKind, token: str, back: str, amount: Decimal | None = None) -> InlineKeyboardMarkup:
-    """Confirm (states the amount when there is one: "Pay $17.50"), Back, Menu."""
-    label = _("Pay {amount}").format(amount=money(amount)) if amount is not None else _("Confirm")
+def confirm(
+    kind: ConfirmKind, token: str, back: str, amount: Decimal | None = None, label: str | None = None
+) -> InlineKeyboardMarkup:
+    """Confirm, Back, Menu. The button states the amount when there is one ("Pay $17.50"); `label`
+    says what it does ("🗑 Delete") when "✅ Confirm" would say too little."""
+    if label is None:
+        label = "✅ " + (
+            _("Pay {amount}").format(amount=money(amount)) if amount is not None else _("Confirm")
+        )
     return mirrored(
         InlineKeyboardMarkup(
             inline_keyboard=[
                 [
                     InlineKeyboardButton(
-                        text="✅ " + label, callback_data=ConfirmCb(kind=kind, token=token).pack()
+                        text=label,
+                        callback_data=ConfirmCb(kind=kind, token=token).pack(),
                     )
                 ],
                 [back_button(back), home_button()],

@@ -8,10 +8,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ConfirmCb, ConfirmKind, MenuAction, MenuCb, OrderAction, OrderCb, RentAction, RentCb
+from bot.callbacks import ConfirmCb, ConfirmKind, OrderAction, OrderCb, RentAction, RentCb
 from bot.formatting import isolate, money, number, period_label, rtl_line
-from bot.keyboards.common import back_button, home_button, mirrored, nav_row, page_slice
+from bot.keyboards.common import back_button, home_button, link_key_button, mirrored, nav_row, page_slice
 from bot.periods import Period
+from bot.popular import PeriodOption
 from bot.smspva import Service
 
 COUNTRIES_PER_PAGE = 10
@@ -52,8 +53,15 @@ def service_button_text(service: Service) -> str:
 
 
 def services(
-    country: str, items: list[Service], page: int, *, searching: bool, support_url: str
+    country: str,
+    items: list[Service],
+    page: int,
+    *,
+    searching: bool,
+    support_url: str,
+    countries_page: int = 0,
 ) -> InlineKeyboardMarkup:
+    """Back returns to the page of countries the user came from."""
     builder = InlineKeyboardBuilder()
     page, pages, first = page_slice(len(items), page, SERVICES_PER_PAGE)
     for service in items[first : first + SERVICES_PER_PAGE]:
@@ -74,39 +82,75 @@ def services(
             )
         )
     builder.row(InlineKeyboardButton(text="💬 " + _("Write to support"), url=support_url))
-    builder.row(back_button(RentCb(action=RentAction.COUNTRIES).pack()), home_button())
+    builder.row(back_button(RentCb(action=RentAction.COUNTRIES, page=countries_page).pack()), home_button())
     return mirrored(builder.as_markup())
 
 
-def periods(country: str, service: str, totals: list[tuple[Period, Decimal | None]]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for period, total in totals:
-        label = period_label(period)
-        text = f"{label} · {money(total)}" if total is not None else f"{label} · ?"
-        builder.button(
-            text=text,
-            callback_data=RentCb(
-                action=RentAction.PERIOD,
-                country=country,
-                service=service,
-                dtype=period.dtype,
-                dcount=period.dcount,
-            ),
-        )
-    builder.adjust(2)
-    builder.row(back_button(RentCb(action=RentAction.COUNTRY, country=country).pack()), home_button())
-    return mirrored(builder.as_markup())
-
-
-def unavailable(country: str, service: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.row(
-        InlineKeyboardButton(
-            text="🔔 " + _("Notify me when available"),
-            callback_data=RentCb(action=RentAction.WATCH, country=country, service=service).pack(),
-        )
+def period_button_text(option: PeriodOption) -> str:
+    """ "1 month · $150.00 · $5.00/day", the best value starred."""
+    label = period_label(option.period)
+    if option.total is None or option.per_day is None:
+        return f"{label} · ?"
+    text = _("{period} · {total} · {price}/day").format(
+        period=label, total=money(option.total), price=money(option.per_day)
     )
-    builder.row(back_button(RentCb(action=RentAction.COUNTRY, country=country).pack()), home_button())
+    return rtl_line("⭐ " + text if option.best else text)
+
+
+def periods(
+    country: str, service: str, options: list[PeriodOption], *, more: bool, back: str
+) -> InlineKeyboardMarkup:
+    """One period a row (total and price per day); `more`: a "More periods" button below."""
+    builder = InlineKeyboardBuilder()
+    for option in options:
+        builder.row(
+            InlineKeyboardButton(
+                text=period_button_text(option),
+                callback_data=RentCb(
+                    action=RentAction.PERIOD,
+                    country=country,
+                    service=service,
+                    dtype=option.period.dtype,
+                    dcount=option.period.dcount,
+                ).pack(),
+            )
+        )
+    if more:
+        builder.row(
+            InlineKeyboardButton(
+                text="⋯ " + _("More periods"),
+                callback_data=RentCb(action=RentAction.MORE_PERIODS, country=country, service=service).pack(),
+            )
+        )
+    builder.row(back_button(back), home_button())
+    return mirrored(builder.as_markup())
+
+
+def pricing(back: str) -> InlineKeyboardMarkup:
+    """While the periods are being priced: only Back and Menu."""
+    builder = InlineKeyboardBuilder()
+    builder.row(back_button(back), home_button())
+    return mirrored(builder.as_markup())
+
+
+def unavailable(country: str, service: str, *, watching: bool, back: str) -> InlineKeyboardMarkup:
+    """No free numbers: switch "Notify me" on, or (when on) off."""
+    builder = InlineKeyboardBuilder()
+    if watching:
+        builder.row(
+            InlineKeyboardButton(
+                text="🔕 " + _("Stop notifying"),
+                callback_data=RentCb(action=RentAction.UNWATCH, country=country, service=service).pack(),
+            )
+        )
+    else:
+        builder.row(
+            InlineKeyboardButton(
+                text="🔔 " + _("Notify me when available"),
+                callback_data=RentCb(action=RentAction.WATCH, country=country, service=service).pack(),
+            )
+        )
+    builder.row(back_button(back), home_button())
     return mirrored(builder.as_markup())
 
 
@@ -138,11 +182,7 @@ def summary(
             )
         )
     if needs_key:
-        builder.row(
-            InlineKeyboardButton(
-                text="🔑 " + _("Link API key"), callback_data=MenuCb(action=MenuAction.SETTINGS).pack()
-            )
-        )
+        builder.row(link_key_button())  # the prompt at once; this summary reappears after linking
     if can_watch:
         builder.row(
             InlineKeyboardButton(
@@ -175,6 +215,7 @@ def order_actions(order_id: int) -> InlineKeyboardMarkup:
     )
     builder.button(text="📋 " + _("My numbers"), callback_data=OrderCb(action=OrderAction.LIST))
     builder.adjust(2, 2, 1, 1)
+    builder.row(home_button())
     return mirrored(builder.as_markup())
 
 

@@ -134,13 +134,20 @@ class Catalog:
         return totals
 
     async def period_prices(
-        self, country: str, code: str, *, apikey: str | None = None
+        self,
+        country: str,
+        code: str,
+        *,
+        apikey: str | None = None,
+        periods: tuple[Period, ...] | list[Period] = ALL_PERIODS,
     ) -> dict[Period, Service | None]:
-        """The service's entry for every offered period (prices differ: longer periods get discounts).
+        """The service's entry for each of `periods` (prices differ: longer periods get discounts).
 
+        One `getdata` per period not in the cache, all started at once: the client's per-key pacing
+        spaces them, so a picker asks only for the periods it shows.
         Periods whose price could not be fetched map to None; if none could, the error is raised.
         """
-        periods = list(ALL_PERIODS)
+        periods = list(periods)
         results = await asyncio.gather(
             *(self.service(country, code, period, apikey=apikey) for period in periods),
             return_exceptions=True,

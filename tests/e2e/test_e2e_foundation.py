@@ -28,7 +28,8 @@ async def test_start_answers_in_the_users_language(
     tg.send_text(user, "/start")
     message = await tg.wait_message(user.id, expected)
     labels = [button["text"] for row in message.buttons() for button in row]
-    assert len(labels) == 5
+    assert len(labels) == 6  # the five screens, and "Link my SMSPVA key" on top until a key is linked
+    assert labels[0].startswith("🔑")
 
 
 async def test_unknown_telegram_language_falls_back_to_english(runner: BotRunner, tg: FakeTelegram) -> None:

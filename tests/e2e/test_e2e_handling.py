@@ -39,6 +39,7 @@ async def test_old_version_confirm_button_is_refused_and_calls_nothing(
     runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
 ) -> None:
     screen, _order_id = await delete_preview(tg, smspva, alice)
+    assert labels(screen)[0] == "🗑 Delete"  # the confirm button says what it does
     current = confirm_button(screen)
     assert current.kind is ConfirmKind.DELETE
     old = tg.press(alice, screen, f"k1:{current.token}")  # the token-only layout of older messages
@@ -47,7 +48,7 @@ async def test_old_version_confirm_button_is_refused_and_calls_nothing(
     await asyncio.sleep(0.3)
     assert smspva.calls_of("delete") == []
     # The token was not spent by the old button: the current one still works, once.
-    await press(tg, alice, screen, "✅", expect="was deleted", timeout=10)
+    await press(tg, alice, screen, "🗑 Delete", expect="was deleted", timeout=10)
     assert len(smspva.calls_of("delete")) == 1
 
 
@@ -63,7 +64,7 @@ async def test_confirm_of_another_kind_is_refused_and_calls_nothing(
     await asyncio.sleep(0.3)
     for method in ("delete", "prolong", "create", "restore_user", "add_service_to_order"):
         assert smspva.calls_of(method) == [], method
-    await press(tg, alice, screen, "✅", expect="was deleted", timeout=10)
+    await press(tg, alice, screen, "🗑 Delete", expect="was deleted", timeout=10)
     assert len(smspva.calls_of("delete")) == 1
 
 
@@ -86,7 +87,7 @@ async def test_a_crash_during_a_confirmation_says_what_is_known(
 
     monkeypatch.setattr(actions, "delete", delete_then_crash)
     before = max(m.message_id for m in tg.messages(alice.id))
-    tg.press(alice, screen, str(screen.callback_data("✅")))
+    tg.press(alice, screen, str(screen.callback_data("🗑 Delete")))
     told = await tg.wait_message(alice.id, "went wrong", after=before, timeout=10)
     assert "nothing was lost" not in told.text
     assert "carried out" in told.text  # once, not retried; what is known follows
@@ -135,7 +136,7 @@ async def test_a_missing_key_is_explained_with_the_configured_link(
     tg.send_text(alice, "/archive")
     told = await tg.wait_message(alice.id, "need your SMSPVA API key")
     assert 'href="https://keys.example.org/where"' in told.html
-    assert labels(told) == ["🏠 Menu"]
+    assert labels(told) == ["🔑 Link my SMSPVA key", "🏠 Menu"]
 
 
 async def test_the_support_button_uses_the_configured_link(

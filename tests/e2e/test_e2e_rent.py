@@ -68,9 +68,11 @@ async def test_whole_path_by_buttons_rents_exactly_once(
     assert has_button(screen, "Airbnb")
     assert "support" in screen.text.lower() or "поддержк" in screen.text or "الدعم" in screen.text
     screen = await _press_service(tg, user, screen, AIRBNB)
-    # Every period button shows a total; nothing over 90 days is offered.
+    # 1-4 weeks and 1-3 months first, each with its total and price per day; the rest under More.
     period_labels = [label for label in labels(screen) if "$" in label]
-    assert len(period_labels) == 15
+    assert len(period_labels) == 7
+    assert all(label.count("$") == 2 for label in period_labels)
+    assert sum("⭐" in label for label in period_labels) == 1  # the fake discounts longer periods
     screen = await press_data(tg, user, screen, week(2), expect="$")
     assert "359" in screen.text.replace("\u00a0", "").replace(",", "")  # available numbers
     summary = screen
@@ -286,6 +288,10 @@ async def test_period_cap_is_90_days(
         RentCb(action=RentAction.PERIOD, country="RU", service="opt46", dtype="month", dcount=3).pack()
         in datas
     )
+    assert week(4) in datas
+    assert week(5) not in datas  # under More
+    screen = await press(tg, alice, screen, "More")
+    datas += [b["callback_data"] for row in screen.buttons() for b in row if "$" in b["text"]]
     assert week(12) in datas
     assert week(13) not in datas
     forged = RentCb(action=RentAction.PERIOD, country="RU", service="opt46", dtype="month", dcount=4).pack()

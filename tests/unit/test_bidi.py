@@ -35,11 +35,13 @@ from bot.formatting import (
     phone,
     phone_html,
     rtl_line,
+    split_full_number,
     strip_bidi,
 )
 from bot.i18n import create_i18n
 from bot.keyboards import common, orders, rent
 from bot.periods import Period
+from bot.popular import period_picker
 from bot.smspva import Order, PeriodType, Service
 
 CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufe0f]")
@@ -140,9 +142,9 @@ def test_arabic_service_button_keeps_the_count_apart_from_the_price() -> None:
 
 @pytest.mark.usefixtures("ar")
 def test_arabic_restore_button_keeps_the_plus_in_front() -> None:
-    # bot/handlers/archive.py: "♻️ " + _("Restore +{number}").format(number=item.number)
-    label = "♻️ " + _("Restore +{number}").format(number="447911123456")
-    assert visual(label) == f"+447911123456 {rev('استعادة')} ♻"
+    # bot/handlers/archive.py: the archive's full number in the one phone format (as in My numbers)
+    label = "♻️ " + _("Restore {number}").format(number=phone(*split_full_number("UK", "447911123456")))
+    assert visual(label) == f"+44 7911123456 {rev('استعادة')} ♻"
 
 
 @pytest.mark.usefixtures("ar")
@@ -196,6 +198,23 @@ def test_arabic_arrows_and_rows_are_mirrored() -> None:
     assert [b.text for b in menu[1]] == ["🗄 " + _("Archive"), "📋 " + _("My numbers")]
 
 
+@pytest.mark.usefixtures("ar")
+def test_arabic_archive_and_settings_keyboards_are_mirrored() -> None:
+    from bot.keyboards import archive as archive_kb
+    from bot.keyboards import settings as settings_kb
+
+    page = archive_kb.archive_page([(7, "+7 9020831944")], 1, has_next=True).inline_keyboard
+    following, previous = page[1]  # next page on the left, previous on the right
+    assert following.text.endswith("◀️")
+    assert previous.text.startswith("▶️")
+    preview = archive_kb.restore_preview("t").inline_keyboard[-1]
+    assert [b.text for b in preview] == [common.home_button().text, common.back_button("x").text]
+    overview = settings_kb.overview(True).inline_keyboard
+    assert [b.text for b in overview[0]] == ["🕒 " + _("Time zone"), "🌐 " + _("Language")]
+    zones = settings_kb.timezones([("Europe/Berlin", "Berlin (UTC+1)")], offsets=False).inline_keyboard
+    assert [b.text for b in zones[-1]] == [common.home_button().text, common.back_button("x").text]
+
+
 @pytest.mark.usefixtures("en")
 def test_english_is_left_alone() -> None:
     assert money(Decimal("17.5")) == "$17.50"
@@ -225,7 +244,13 @@ def test_isolates_stay_out_of_code_spans_and_callback_data() -> None:
         rent.services("RU", [AIRBNB] * 20, 1, searching=True, support_url="https://t.me/x"),
         orders.order_list([ORDER] * 20, 1),
         orders.add_service_list(101, [AIRBNB] * 20, 1, searching=False),
-        rent.periods("RU", "opt46", [(Period(PeriodType.WEEK, 1), Decimal("42"))]),
+        rent.periods(
+            "RU",
+            "opt46",
+            period_picker([(Period(PeriodType.WEEK, 1), Decimal("42"))]).first,
+            more=True,
+            back="r1:c",
+        ),
     ]
     for markup in markups:
         for row in markup.inline_keyboard:

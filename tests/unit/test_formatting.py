@@ -57,3 +57,28 @@ def test_every_setting_is_documented_in_env_example() -> None:
     for name in Settings.model_fields:
         match = re.search(rf"^# .+\n{name.upper()}=", env, re.MULTILINE)
         assert match, f"{name.upper()} is missing from .env.example or has no comment line"
+
+
+def test_archive_numbers_split_like_orders() -> None:
+    from bot.formatting import plain_phone, split_full_number
+
+    assert split_full_number("RU", "79020831944") == ("+7", "9020831944")
+    assert split_full_number("uk", "447911123456") == ("+44", "7911123456")
+    assert split_full_number("EN", "447911123456") == ("+44", "7911123456")
+    # Unknown country, or a number that does not start with its code: "+" and the digits, as is.
+    assert split_full_number("XX", "12345") == ("", "+12345")
+    assert split_full_number("RU", "380501234567") == ("", "+380501234567")
+    assert plain_phone(*split_full_number("RU", "79020831944")) == plain_phone("+7", "9020831944")
+    assert plain_phone(*split_full_number("XX", "12345")) == "+12345"
+
+
+def test_screen_tracker_hands_back_the_previous_screen_once() -> None:
+    from bot.handlers.screen import ScreenTracker
+
+    tracker = ScreenTracker(limit=2)
+    assert tracker.swap(1, 10) is None
+    assert tracker.swap(1, 10) is None  # the same message: nothing to tidy
+    assert tracker.swap(1, 11) == 10
+    assert tracker.swap(2, 20) is None
+    assert tracker.swap(3, 30) is None  # over the limit: the oldest chat is forgotten
+    assert tracker.swap(1, 12) is None

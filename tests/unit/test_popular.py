@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from aiogram.utils.i18n import I18n
 
-from bot.formatting import country_name, flag
+from bot.formatting import country_name, flag, strip_bidi
 from bot.i18n import create_i18n
 from bot.periods import ALL_PERIODS, Period
 from bot.popular import (
@@ -169,3 +169,46 @@ def test_unpriced_periods_are_kept_but_never_best() -> None:
     assert picker.best is not None
     assert picker.best.period == Period(MONTH, 1)
     assert period_picker([]).first == []
+
+
+def test_country_picker_entries_from_the_live_codes() -> None:
+    # The picker's labels: flag + name in the user's language, recent, popular, then A-Z.
+    from bot.handlers.rent.countries import country_entries
+    from bot.smspva import Country
+
+    listing = [
+        Country(code=code, name=name)
+        for code, name in (
+            ("RU", "Россия"),
+            ("UK", "Великобритания"),
+            ("EN", "Англия"),
+            ("EE", "Эстония"),
+            ("US", "США"),
+            ("ID", "Индонезия"),
+        )
+    ]
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        entries = country_entries(listing, recent=["ID"])
+    assert entries == [
+        ("ID", "🇮🇩 Indonesia"),
+        ("US", "🇺🇸 United States"),
+        ("UK", "🇬🇧 United Kingdom"),
+        ("RU", "🇷🇺 Russia"),
+        ("EN", f"{flag('EN')} England"),
+        ("EE", "🇪🇪 Estonia"),
+    ]
+    with i18n.context(), i18n.use_locale("ar"):
+        arabic = country_entries(listing, recent=[])
+    assert [code for code, _label in arabic][:3] == ["US", "UK", "RU"]
+    assert strip_bidi(dict(arabic)["UK"]) == "🇬🇧 المملكة المتحدة"
+
+
+def test_service_picker_pins_within_a_search_too() -> None:
+    from bot.handlers.rent.services import picker_services
+
+    listed = [s.name for s in picker_services(SERVICES, "", recent=["opt9"])]
+    assert listed[:5] == ["Tinder", "Telegram", "WhatsApp", "Google/Gmail", "Instagram"]
+    # A typed search filters (case-insensitive); what is left keeps the pinned order.
+    found = [s.name for s in picker_services(SERVICES, "A", recent=["opt46"])]
+    assert found == ["Airbnb", "Telegram", "WhatsApp", "Google/Gmail", "Instagram", "Avito"]

@@ -42,7 +42,7 @@ async def on_delete(query: CallbackQuery, user: UserRow, order: Order, deps: Dep
         ]
     )
     back = OrderCb(action=OrderAction.CARD, order_id=order.id).pack()
-    await show(query, text, kb.confirm(ConfirmKind.DELETE, token, back))
+    await show(query, text, kb.confirm(ConfirmKind.DELETE, token, back, label="🗑 " + _("Delete")))
 
 
 @router.callback_query(ConfirmCb.filter(F.kind == ConfirmKind.DELETE))

@@ -19,6 +19,7 @@ from bot.handlers.confirm import deliver, progress
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.rent.summary import summary_screen
 from bot.handlers.screen import show
+from bot.handlers.upstream import catalog_key
 from bot.keyboards import rent as kb
 from bot.keyboards.common import only_home
 from bot.messages import upstream_error
@@ -78,9 +79,12 @@ def result_screen(
     return "❌ " + upstream_error(outcome.error, top_up_url), markup
 
 
-async def price_changed(plan: RentPlan, deps: Deps) -> bool:
-    """The Summary's total no longer holds: another price, no numbers left, or no longer offered."""
-    service = await deps.catalog.service(plan.country, plan.service, plan.period)
+async def price_changed(plan: RentPlan, deps: Deps, user: UserRow) -> bool:
+    """The Summary's total no longer holds: another price, no numbers left, or no longer offered.
+    Priced with the same key as the Summary (prices may depend on the account)."""
+    service = await deps.catalog.service(
+        plan.country, plan.service, plan.period, apikey=await catalog_key(deps, user)
+    )
     if service is None or service.count <= 0 or plan.total is None:
         return True
     return service.price_day * plan.period.days != plan.total
@@ -91,7 +95,7 @@ async def confirm_rent(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
     plan = RentPlan.from_payload(confirmation.payload)
-    if await price_changed(plan, deps):
+    if await price_changed(plan, deps, user):
         # Nothing was sent: this token ends here, and the current Summary (a new token) asks again.
         await deps.confirmations.finish(confirmation.token, ConfirmStatus.EXPIRED, {"msg": "price changed"})
         screen = await summary_screen(user, deps, plan.country, plan.service, plan.period)
@@ -101,7 +105,7 @@ async def confirm_rent(
         else:
             await show(query, note + "\n\n" + screen[0], screen[1])
         return
-    await progress(query, _("⏳ Renting a {service} number…").format(service=escape(plan.service_name)))
+    await progress(query, _("⏳ Renting your {service} number…").format(service=escape(plan.service_name)))
     outcome = await deps.renter.rent(confirmation, apikey)
     if outcome.number is not None:
         deps.poller.poke(user.id)  # a fresh rental: watch it closely from now on

@@ -14,9 +14,10 @@ from bot.callbacks import RentAction, RentCb
 from bot.db import UserRow
 from bot.deps import Deps
 from bot.formatting import escape, local_datetime, money, number, period_label
+from bot.handlers import pending
 from bot.handlers.rent.countries import country_label
 from bot.handlers.screen import show
-from bot.handlers.upstream import balance_note, balance_short
+from bot.handlers.upstream import balance_note, balance_short, catalog_key
 from bot.keyboards import rent as kb
 from bot.keyboards.common import only_home
 from bot.periods import Period
@@ -31,7 +32,10 @@ async def summary_screen(
     """The Summary with a fresh single-use token, or why there is none. The token stores the total
     shown, so the Confirm can tell when the price or availability changed meanwhile."""
     country = await deps.catalog.country(country_code)
-    service = await deps.catalog.service(country_code, service_code, period)
+    # Priced with the user's key (as the period picker was): prices may depend on the account.
+    service = await deps.catalog.service(
+        country_code, service_code, period, apikey=await catalog_key(deps, user)
+    )
     if country is None or service is None:
         return _("This service is no longer offered here. Please choose another one.")
     available = max(service.count, 0)
@@ -93,6 +97,8 @@ async def on_period(
         return
     await state.set_state(None)
     await query.answer()
+    if not user.has_key:
+        await pending.remember(state, query.data)  # linking the key brings this summary back
     screen = await summary_screen(user, deps, callback_data.country, callback_data.service, period)
     if isinstance(screen, str):
         await show(query, screen, only_home())
