@@ -267,22 +267,28 @@ class UsersRepo:
         ]
 
     async def paused_keys(self) -> list[tuple[int, bytes, int]]:
-        """Users whose key SMSPVA rejected (the poller re-checks them): id, key, when it was paused."""
+        """Users whose key SMSPVA rejected (the poller re-checks them): id, key, when it was paused.
+        Only users on ALLOWED_USER_IDS (when set), like pollable()."""
         rows = await self._db.fetch_all(
             "SELECT id, api_key_enc, COALESCE(key_paused_at, updated_at) AS paused_at FROM users"
             " WHERE api_key_enc IS NOT NULL AND key_invalid = 1 AND bot_blocked = 0"
         )
-        return [(int(row["id"]), bytes(row["api_key_enc"]), int(row["paused_at"])) for row in rows]
+        return [
+            (int(row["id"]), bytes(row["api_key_enc"]), int(row["paused_at"]))
+            for row in rows
+            if self.is_allowed(int(row["id"]))
+        ]
 
     @staticmethod
-    def key_pause_recorder(user_id: int, paused_at: int) -> Recorder:
-        """Pause the key, in the transaction of the notice: True only for the call that paused it."""
+    def key_pause_recorder(user_id: int, paused_at: int, token: bytes) -> Recorder:
+        """Pause this very key (not one linked while the rejected call was in flight), in the
+        transaction of the notice: True only for the call that paused it."""
 
         async def record(conn: aiosqlite.Connection) -> bool:
             async with conn.execute(
                 "UPDATE users SET key_invalid = 1, key_paused_at = ?, updated_at = ?"
-                " WHERE id = ? AND key_invalid = 0 AND api_key_enc IS NOT NULL",
-                (paused_at, paused_at, user_id),
+                " WHERE id = ? AND key_invalid = 0 AND api_key_enc = ?",
+                (paused_at, paused_at, user_id, token),
             ) as cursor:
                 return cursor.rowcount > 0
 
@@ -309,8 +315,15 @@ class UsersRepo:
     async def reencrypt_keys(self) -> int:
         """Re-encrypt every stored key with the primary SECRET_KEY (after adding a new one)."""
         rows = await self._db.fetch_all("SELECT id, api_key_enc FROM users WHERE api_key_enc IS NOT NULL")
-        updates = [(self._keybox.rotate(bytes(row["api_key_enc"])), int(row["id"])) for row in rows]
-        await self._db.execute_many("UPDATE users SET api_key_enc = ? WHERE id = ?", updates)
+        updates = [
+            (self._keybox.rotate(bytes(row["api_key_enc"])), int(row["id"]), bytes(row["api_key_enc"]))
+            for row in rows
+        ]
+        # Runs beside a live bot: write only over the very token read, so a key the user unlinked,
+        # replaced or lost to another account meanwhile is never brought back.
+        await self._db.execute_many(
+            "UPDATE users SET api_key_enc = ? WHERE id = ? AND api_key_enc = ?", updates
+        )
         return len(updates)
 
 

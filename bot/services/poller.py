@@ -362,7 +362,10 @@ class SmsPoller:
         if user is None:
             return
         if await self._notifier.notify(
-            user, "key", key_rejected_notice, record=self._users.key_pause_recorder(user_id, paused_at)
+            user,
+            "key",
+            key_rejected_notice,
+            record=self._users.key_pause_recorder(user_id, paused_at, state.token),
         ):
             log.info("api key rejected, polling paused user_id=%s", user_id)
 
