@@ -409,14 +409,16 @@ class SmsPoller:
             row = rows.get(order.id)
             if row is None or row.missing_since is not None or _changed(row, order):
                 user = user or await self._users.get(user_id)
-                row = await self._snapshot(user_id, user, order, row)
+                row = await self._snapshot(user_id, state.token, user, order, row)
+                if row is not None and row.user_id != user_id:
+                    row = None  # the key (and its orders) moved to another account meanwhile
             if known.state == OrderState.ACTIVE and order.state != OrderState.ACTIVE:
                 known.offline_since = time.monotonic()
             known.state = order.state
             if row is not None and self._wants_sms(order, row, known):
                 user = user or await self._users.get(user_id)
                 if user is not None:
-                    await self._read_sms(user, state.apikey, order, row, known)
+                    await self._read_sms(user, state, order, row, known)
         missing = [order_id for order_id in rows if order_id not in live_ids]
         gone = await self._orders.mark_missing(missing, polls=GONE_AFTER_POLLS, seconds=GONE_AFTER_SECONDS)
         for order_id in gone:
@@ -428,11 +430,11 @@ class SmsPoller:
             del state.orders[order_id]  # gone through the bot (deleted) or before a restart
 
     async def _snapshot(
-        self, user_id: int, user: UserRow | None, order: Order, row: UserOrder | None
+        self, user_id: int, token: bytes, user: UserRow | None, order: Order, row: UserOrder | None
     ) -> UserOrder | None:
         """Store the order's snapshot, with the notice about its state change in the same transaction."""
         previous = row.polled_state if row is not None else None
-        record = self._orders.polled_recorder(user_id, order)
+        record = self._orders.polled_recorder(user_id, token, order)
         notice = _state_notice(previous, order)
         if user is not None and notice is not None:
             kind, render = notice
@@ -452,11 +454,11 @@ class SmsPoller:
         return (online or just_offline) and now - known.sms_checked >= self._idle
 
     async def _read_sms(
-        self, user: UserRow, apikey: str, order: Order, row: UserOrder, known: _Known
+        self, user: UserRow, state: _UserState, order: Order, row: UserOrder, known: _Known
     ) -> None:
         known.owed = True  # until what is read is written
         try:
-            batch = await self._client.sms(apikey, order.id)
+            batch = await self._client.sms(state.apikey, order.id)
         except SmspvaError as error:
             if error.kind is ErrorKind.AUTH:
                 raise
@@ -473,11 +475,11 @@ class SmsPoller:
             return
         known.failures = 0
         known.sms_checked = time.monotonic()
-        await self._record_sms(user, order, row, batch.sms, batch.other)
+        await self._record_sms(user, state.token, order, row, batch.sms, batch.other)
         known.owed = False
 
     async def _record_sms(
-        self, user: UserRow, order: Order, row: UserOrder, own: list[Sms], other: list[Sms]
+        self, user: UserRow, token: bytes, order: Order, row: UserOrder, own: list[Sms], other: list[Sms]
     ) -> None:
         # Oldest first for the chat (sorted by date below; undated ones last, in the answer's order).
         entries = [(sms, False) for sms in own] + [(sms, True) for sms in other]
@@ -502,7 +504,7 @@ class SmsPoller:
                     user, "sms", pushes, dedup_key=f"sms:{order.id}:{print_}", created_at=now
                 )
         added = await self._notifier.queue(
-            messages, record=self._orders.sms_recorder(order.id, [item[2] for item in fresh])
+            messages, record=self._orders.sms_recorder(order.id, user.id, token, [item[2] for item in fresh])
         )
         if added or old:
             log.info("sms queued user_id=%s order_id=%s messages=%s old=%s", user.id, order.id, added, old)

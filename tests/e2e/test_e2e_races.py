@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+from tests.conftest import API_KEY
 from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.flows import link_key
 from tests.harness import BotRunner
 
 
@@ -20,3 +25,34 @@ async def test_a_5xx_on_a_chats_first_sms_does_not_reorder_the_chat(
     texts = [m.text for m in sms_messages(tg, alice) if "101010" in m.text or "202020" in m.text]
     assert len(texts) == 2
     assert "101010" in texts[0]
+
+
+async def test_an_sms_read_by_a_poll_in_flight_when_the_key_moved_goes_to_the_new_holder(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, boris: FakeUser
+) -> None:
+    """Alice's poll has read her rows and waits for its `sms` call (in production: the client's 1 s
+    per-key spacing) when Boris links the same key: the SMS it then reads belongs to Boris."""
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    assert runner.app is not None
+    client: Any = runner.app.deps.smspva
+    real_sms = client.sms
+    gate, held = asyncio.Event(), asyncio.Event()
+
+    async def gated_sms(apikey: str, order_id: int) -> Any:
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == f"poll-{alice.id}" and not gate.is_set():
+            held.set()
+            await gate.wait()
+        return await real_sms(apikey, order_id)
+
+    client.sms = gated_sms
+    smspva.inject_sms(order_id, "Code 424242 for the key holder")  # hasnewsms: Alice's next poll reads
+    await asyncio.wait_for(held.wait(), timeout=10)
+    await link_key(tg, boris, API_KEY)  # Boris now holds the key (and its orders)
+    gate.set()
+    await tg.wait_message(boris.id, "424242", timeout=15)
+    await asyncio.sleep(1.5)  # more polls of both: nothing for Alice, nothing twice
+    assert len(sms_messages(tg, boris, "424242")) == 1
+    assert sms_messages(tg, alice, "424242") == []
+    row = await runner.app.db.fetch_one("SELECT user_id FROM user_orders WHERE id = ?", (order_id,))
+    assert row is not None and row["user_id"] == boris.id
