@@ -55,4 +55,5 @@ async def test_an_sms_read_by_a_poll_in_flight_when_the_key_moved_goes_to_the_ne
     assert len(sms_messages(tg, boris, "424242")) == 1
     assert sms_messages(tg, alice, "424242") == []
     row = await runner.app.db.fetch_one("SELECT user_id FROM user_orders WHERE id = ?", (order_id,))
-    assert row is not None and row["user_id"] == boris.id
+    assert row is not None
+    assert row["user_id"] == boris.id
