@@ -17,7 +17,7 @@ from bot.deps import Deps
 from bot.formatting import escape, local_date, local_datetime, ltr_code, money, number
 from bot.handlers.confirm import outcome_text
 from bot.handlers.errors import forget_rejected_key
-from bot.handlers.screen import show
+from bot.handlers.screen import show, show_progress
 from bot.handlers.upstream import require_key
 from bot.keyboards import archive as kb
 from bot.services.order_actions import RESTORE
@@ -122,7 +122,7 @@ async def on_restore(query: CallbackQuery, callback_data: ArchiveCb, user: UserR
 async def confirm_restore(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
-    await show(query, _("⏳ Restoring…"))
+    await show_progress(query, _("⏳ Restoring…"))
     outcome = await deps.order_actions.restore(confirmation, apikey)
     await forget_rejected_key(deps, user.id, outcome.error)
     success = _("✅ Restored {number}. Charged: {price}.").format(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,22 @@ async def show(
     return await event.answer(text, reply_markup=markup)
 
 
+async def show_progress(query: CallbackQuery, text: str) -> None:
+    """The "⏳" line shown before a money-moving call. Best effort: Telegram refusing it (a 429, a
+    5xx) must not stop the call the user confirmed, whose outcome is shown afterwards anyway."""
+    try:
+        await show(query, text)
+    except TelegramAPIError as error:
+        log.info("could not show progress reason=%s", error.message)
+
+
 async def drop_keyboard(query: CallbackQuery) -> None:
-    """Remove the buttons under a message at once (a confirmation must not be pressable twice)."""
+    """Remove the buttons under a message at once (a confirmation must not be pressable twice).
+
+    Best effort: the token is single-use anyway, so Telegram refusing the edit (a 429, a 5xx) must
+    not strand a claimed confirmation."""
     if isinstance(query.message, Message) and query.message.reply_markup is not None:
         try:
             await query.message.edit_reply_markup(reply_markup=None)
-        except TelegramBadRequest as error:
+        except TelegramAPIError as error:
             log.info("could not remove keyboard reason=%s", error.message)

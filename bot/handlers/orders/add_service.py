@@ -20,7 +20,7 @@ from bot.formatting import escape, money, phone_html
 from bot.handlers.confirm import outcome_text
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.orders.ownership import not_owned_text
-from bot.handlers.screen import show
+from bot.handlers.screen import show, show_progress
 from bot.handlers.upstream import fetch_orders, require_key
 from bot.keyboards import orders as kb
 from bot.services.money import find_order
@@ -150,7 +150,7 @@ async def confirm_add_service(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
     order_id = int(confirmation.payload["order_id"])
-    await show(query, _("⏳ Adding the service…"))
+    await show_progress(query, _("⏳ Adding the service…"))
     outcome = await deps.order_actions.add_service(confirmation, apikey)
     await forget_rejected_key(deps, user.id, outcome.error)
     success = _("✅ {service} added. Charged: {total}. Its SMS will come here too.").format(

@@ -13,7 +13,7 @@ from bot.deps import Deps
 from bot.formatting import escape, ltr_code, phone, phone_html
 from bot.handlers.confirm import outcome_text
 from bot.handlers.errors import forget_rejected_key
-from bot.handlers.screen import show
+from bot.handlers.screen import show, show_progress
 from bot.keyboards import orders as kb
 from bot.services.order_actions import DELETE
 from bot.smspva import Order
@@ -49,7 +49,7 @@ async def on_delete(query: CallbackQuery, user: UserRow, order: Order, deps: Dep
 async def confirm_delete(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
-    await show(query, _("⏳ Deleting…"))
+    await show_progress(query, _("⏳ Deleting…"))
     outcome = await deps.order_actions.delete(confirmation, apikey)
     await forget_rejected_key(deps, user.id, outcome.error)
     success = _("🗑 The number {number} was deleted.").format(

@@ -17,7 +17,7 @@ from bot.formatting import escape, local_datetime, ltr_code, money, period_label
 from bot.handlers.confirm import outcome_text
 from bot.handlers.errors import forget_rejected_key
 from bot.handlers.orders.card import PROLONG_WINDOW_DAYS, prolong_status
-from bot.handlers.screen import show
+from bot.handlers.screen import show, show_progress
 from bot.keyboards import orders as kb
 from bot.periods import ALL_PERIODS, MAX_RENT_DAYS, Period
 from bot.services.order_actions import PROLONG
@@ -126,7 +126,7 @@ async def confirm_prolong(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
     order_id = int(confirmation.payload["order_id"])
-    await show(query, _("⏳ Prolonging…"))
+    await show_progress(query, _("⏳ Prolonging…"))
     outcome = await deps.order_actions.prolong(confirmation, apikey)
     await forget_rejected_key(deps, user.id, outcome.error)
     success = _("✅ Prolonged {number}. Charged: {total}.").format(

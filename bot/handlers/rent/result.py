@@ -12,7 +12,7 @@ from bot.db.confirmations import Confirmation
 from bot.deps import Deps
 from bot.formatting import escape, local_datetime, phone_html
 from bot.handlers.errors import forget_rejected_key
-from bot.handlers.screen import show
+from bot.handlers.screen import show, show_progress
 from bot.keyboards import rent as kb
 from bot.messages import upstream_error
 from bot.services.renting import RentOutcome, RentPlan, RentStatus
@@ -70,7 +70,7 @@ async def confirm_rent(
     query: CallbackQuery, confirmation: Confirmation, apikey: str, user: UserRow, deps: Deps
 ) -> None:
     plan = RentPlan.from_payload(confirmation.payload)
-    await show(query, _("⏳ Renting a {service} number…").format(service=escape(plan.service_name)))
+    await show_progress(query, _("⏳ Renting a {service} number…").format(service=escape(plan.service_name)))
     outcome = await deps.renter.rent(confirmation, apikey)
     if outcome.number is not None:
         deps.poller.poke(user.id)  # a fresh rental: watch it closely from now on
