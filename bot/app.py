@@ -298,7 +298,7 @@ async def create_app(settings: Settings) -> App:
         smspva=smspva,
         catalog=catalog,
         renter=renter,
-        order_actions=OrderActions(smspva, confirmations, orders),
+        order_actions=OrderActions(smspva, confirmations, orders, poke=poller.poke),
         user_locks=UserLocks(),
         sender=sender,
         notifier=notifier,

@@ -131,6 +131,20 @@ class OrdersRepo:
             (order_id, user_id, country, ccode, pnumber, service, sname, until, now, now, now),
         )
 
+    async def record_added(self, user_id: int, order: Order) -> None:
+        """An order SMSPVA opened for a service added to one of the user's numbers (a new id): it is
+        the user's fresh purchase, recorded like a rental, so no SMS of it is ever taken as old."""
+        await self.record_rental(
+            order_id=order.id,
+            user_id=user_id,
+            country=order.cname,
+            ccode=order.ccode,
+            pnumber=order.pnumber,
+            service=order.scode,
+            sname=order.sname,
+            until=order.until,
+        )
+
     async def get(self, order_id: int) -> UserOrder | None:
         row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM user_orders WHERE id = ?", (order_id,))
         return _row(row) if row else None

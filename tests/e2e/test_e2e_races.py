@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.callbacks import OrderAction, OrderCb
 from tests.conftest import API_KEY
+from tests.e2e.test_e2e_orders import cb, confirm_data, open_card
 from tests.e2e.test_e2e_push import linked_with_order, sms_messages
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
-from tests.flows import link_key
+from tests.flows import link_key, press_data
 from tests.harness import BotRunner
 
 
@@ -57,3 +59,50 @@ async def test_an_sms_read_by_a_poll_in_flight_when_the_key_moved_goes_to_the_ne
     row = await runner.app.db.fetch_one("SELECT user_id FROM user_orders WHERE id = ?", (order_id,))
     assert row is not None
     assert row["user_id"] == boris.id
+
+
+async def _add_telegram_service(tg: FakeTelegram, alice: FakeUser, order_id: int) -> None:
+    card = await open_card(tg, alice, order_id)
+    screen = await press_data(tg, alice, card, cb(OrderAction.ADD_SERVICE, order_id))
+    tg.send_text(alice, "tele")
+    found = await tg.wait_message(alice.id, "«tele»", after=screen.message_id)
+    pick = OrderCb(action=OrderAction.ADD_SERVICE_PICK, order_id=order_id, service="opt29").pack()
+    days = await press_data(tg, alice, found, pick)
+    seven = OrderCb(action=OrderAction.ADD_SERVICE_DAYS, order_id=order_id, service="opt29", dcount=7).pack()
+    preview = await press_data(tg, alice, days, seven)
+    tg.press(alice, preview, confirm_data(preview))
+
+
+async def test_an_undated_sms_of_a_service_added_as_a_new_order_is_pushed(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """SMSPVA puts the added service on a new order id and its SMS items carry no date: the code the
+    user paid the service for, arriving seconds later, is theirs (not "there before the bot knew")."""
+    smspva.variants.add_service_new_order = True
+    smspva.variants.sms_no_date = True
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    await _add_telegram_service(tg, alice, order_id)
+    await tg.wait_for(lambda: smspva.calls_of("add_service_to_order"), timeout=10)
+    new_id = max(smspva.orders)
+    assert new_id != order_id
+    smspva.set_state(new_id, 1)
+    smspva.inject_sms(new_id, "Telegram code 515151")
+    await tg.wait_message(alice.id, "515151", timeout=15)
+    await asyncio.sleep(1.0)
+    assert len(sms_messages(tg, alice, "515151")) == 1
+
+
+async def test_a_service_added_as_a_new_order_without_its_id_in_the_answer_is_still_the_users(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    smspva.variants.add_service_new_order = True
+    smspva.variants.add_service_data = False  # {"status": 1} only: the new order's id is not named
+    smspva.variants.sms_no_date = True
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    await _add_telegram_service(tg, alice, order_id)
+    await tg.wait_for(lambda: smspva.calls_of("add_service_to_order"), timeout=10)
+    new_id = max(smspva.orders)
+    assert new_id != order_id
+    smspva.set_state(new_id, 1)
+    smspva.inject_sms(new_id, "Telegram code 525252")
+    await tg.wait_message(alice.id, "525252", timeout=15)
