@@ -15,6 +15,10 @@ from bot.db.outbox import Recorder
 log = logging.getLogger(__name__)
 
 
+class KeyHoldersChanged(Exception):
+    """Another account linked or unlinked the key while a link was being prepared: try again."""
+
+
 @dataclass(frozen=True, slots=True)
 class UserRow:
     id: int
@@ -135,21 +139,41 @@ class UsersRepo:
         One key, one account: SMSPVA would split a key's SMS between every account polling it, so
         the newer link wins. Any other account holding this key loses it in the same transaction;
         their ids are returned, for them to be told."""
+        async with self._db.transaction() as conn:
+            return await self._link(conn, user_id, api_key)
+
+    async def key_holders(self, user_id: int, api_key: str) -> list[int]:
+        """The other accounts holding this key now (those `set_api_key` would unlink)."""
+        rows = await self._db.fetch_all(_HOLDERS, (self._keybox.key_hash(api_key), user_id))
+        return sorted(int(row[0]) for row in rows)
+
+    def link_recorder(self, user_id: int, api_key: str, expected: list[int]) -> Recorder:
+        """`set_api_key` inside the outbox's transaction, so the notices to the accounts it unlinks
+        are queued with the move or not at all. `expected`: the holders the notices were written
+        for; if they changed meanwhile, KeyHoldersChanged rolls everything back (read them again)."""
+
+        async def record(conn: aiosqlite.Connection) -> bool:
+            if sorted(await self._link(conn, user_id, api_key)) != sorted(expected):
+                raise KeyHoldersChanged
+            return True
+
+        return record
+
+    async def _link(self, conn: aiosqlite.Connection, user_id: int, api_key: str) -> list[int]:
         token = self._keybox.encrypt(api_key)
         key_hash = self._keybox.key_hash(api_key)
         now = int(time.time())
-        async with self._db.transaction() as conn:
-            async with conn.execute(_HOLDERS, (key_hash, user_id)) as cursor:
-                displaced = [int(row[0]) for row in await cursor.fetchall()]
-            for other in displaced:
-                await conn.execute(_UNLINK, (now, other))
-                await conn.execute("DELETE FROM key_hashes WHERE user_id = ?", (other,))
-                await conn.execute(_MOVE_ORDERS, (user_id, other))
-            await conn.execute(
-                "UPDATE users SET api_key_enc = ?, api_key_last4 = ?, key_invalid = 0, updated_at = ? WHERE id = ?",
-                (token, api_key[-4:], now, user_id),
-            )
-            await conn.execute(_UPSERT_HASH, (user_id, token, key_hash, now))
+        async with conn.execute(_HOLDERS, (key_hash, user_id)) as cursor:
+            displaced = [int(row[0]) for row in await cursor.fetchall()]
+        for other in displaced:
+            await conn.execute(_UNLINK, (now, other))
+            await conn.execute("DELETE FROM key_hashes WHERE user_id = ?", (other,))
+            await conn.execute(_MOVE_ORDERS, (user_id, other))
+        await conn.execute(
+            "UPDATE users SET api_key_enc = ?, api_key_last4 = ?, key_invalid = 0, updated_at = ? WHERE id = ?",
+            (token, api_key[-4:], now, user_id),
+        )
+        await conn.execute(_UPSERT_HASH, (user_id, token, key_hash, now))
         return displaced
 
     async def hash_keys(self) -> int:

@@ -8,11 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram import Bot
 from cryptography.fernet import Fernet
 
 from bot.crypto import KeyBox
 from bot.db import Database, UsersRepo
 from bot.db.outbox import NewMessage, OutboxRepo
+from bot.i18n import create_i18n
+from bot.services.key_links import KeyLinks
+from bot.services.notifier import Notifier
+from bot.services.outbox import OutboxSender
 
 KEY = "demoKey1234567890abcdefABCDEF12"
 OTHER = "otherKey1234567890abcdefABCDE99"
@@ -122,3 +127,57 @@ async def test_a_backed_off_head_holds_its_chat_back(db: Database) -> None:
     assert [item.text for item in await outbox.due(10)] == ["other chat"]
     await db.execute("UPDATE outbox SET next_attempt_at = 0 WHERE id = ?", (head.id,))
     assert [item.text for item in await outbox.due(10)] == ["first", "other chat"]
+
+
+def _key_links(db: Database, users: UsersRepo) -> KeyLinks:
+    outbox = OutboxRepo(db)
+    sender = OutboxSender(Bot("123456:TEST-token"), outbox, users)
+    return KeyLinks(users, Notifier(outbox, sender, create_i18n()))
+
+
+async def test_a_moved_key_and_the_notice_to_its_old_account_are_written_together(db: Database) -> None:
+    users = UsersRepo(db, KeyBox(Fernet.generate_key()))
+    links = _key_links(db, users)
+    for user_id in (1, 2):
+        await users.get_or_create(user_id, "en")
+    await links.link(1, KEY)
+    # The notice cannot be written (a full disk, a crash): the key must not move without it.
+    await db.execute(
+        "CREATE TEMP TRIGGER no_key_notice BEFORE INSERT ON outbox WHEN NEW.kind = 'key'"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    with pytest.raises(Exception, match="disk full"):
+        await links.link(2, KEY)
+    assert await users.api_key(1) == KEY
+    assert await users.api_key(2) is None
+    await db.execute("DROP TRIGGER no_key_notice")
+    await links.link(2, KEY)
+    assert await users.api_key(1) is None
+    assert await users.api_key(2) == KEY
+    rows = await db.fetch_all("SELECT user_id, text FROM outbox WHERE kind = 'key'")
+    assert [int(row["user_id"]) for row in rows] == [1]
+    assert "linked from another Telegram account" in rows[0]["text"]
+
+
+async def test_a_link_racing_another_reads_the_holders_again(db: Database) -> None:
+    users = UsersRepo(db, KeyBox(Fernet.generate_key()))
+    links = _key_links(db, users)
+    for user_id in (1, 2, 3):
+        await users.get_or_create(user_id, "en")
+    await links.link(1, KEY)
+    real = users.key_holders
+    raced = False
+
+    async def holders_then_race(user_id: int, api_key: str) -> list[int]:
+        nonlocal raced
+        found = await real(user_id, api_key)
+        if not raced:
+            raced = True
+            await users.set_api_key(3, KEY)  # account 3 takes the key between the read and the write
+        return found
+
+    users.key_holders = holders_then_race  # type: ignore[method-assign]
+    await links.link(2, KEY)
+    rows = await db.fetch_all("SELECT user_id FROM outbox WHERE kind = 'key'")
+    assert [int(row["user_id"]) for row in rows] == [3]  # told: the account that held it at the move
+    assert await users.api_key(2) == KEY
