@@ -93,10 +93,24 @@ KEY_RECHECK_OFFSETS: tuple[float, ...] = (60.0, 300.0, 1800.0, *(3600.0 * h for 
 KEY_RECHECK_DAILY = 86400.0
 
 
-def fingerprint(order_id: int, sms: Sms, *, other: bool, repeat: int = 1) -> str:
+def fingerprint(order_id: int, sms: Sms, *, repeat: int = 1) -> str:
     """An SMS is new when its (order id, date, sender, text) has not been seen; a missing date or
-    sender counts as empty, and the n-th identical item of one answer gets `#n` (two equal undated
-    texts are two SMS)."""
+    sender counts as empty, and the n-th identical item of one list of an answer gets `#n` (two
+    equal undated texts are two SMS). Which list it came in (own service or OtherSms) is left out:
+    SMSPVA may move an SMS from OtherSms to the order's own list once its service is added to the
+    order, and it is still the same SMS."""
+    date = "" if sms.date is None else sms.date
+    raw = f"{order_id}|{date}|{sms.sender or ''}|{sms.text}"
+    if repeat > 1:
+        raw += f"#{repeat}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+
+
+def legacy_fingerprint(order_id: int, sms: Sms, *, other: bool, repeat: int = 1) -> str:
+    """The fingerprint stored before the list was left out (it began with `s|` or `o|`). Stored
+    fingerprints are one-way hashes, so they cannot be migrated: an SMS counts as seen when its
+    fingerprint OR either legacy form is stored, and only the new form is written from now on.
+    Without this, every SMS seen before the upgrade would be pushed again."""
     date = "" if sms.date is None else sms.date
     raw = f"{'o' if other else 's'}|{order_id}|{date}|{sms.sender or ''}|{sms.text}"
     if repeat > 1:
@@ -104,14 +118,39 @@ def fingerprint(order_id: int, sms: Sms, *, other: bool, repeat: int = 1) -> str
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
 
 
-def fingerprints(order_id: int, entries: Sequence[tuple[Sms, bool]]) -> list[str]:
+def _repeats(entries: Sequence[tuple[Sms, bool]]) -> list[int]:
+    """The n of each item among identical items of the same list (own / other) of one answer."""
     counts: Counter[tuple[bool, int | None, str, str]] = Counter()
-    prints: list[str] = []
+    repeats: list[int] = []
     for sms, other in entries:
         key = (other, sms.date, sms.sender or "", sms.text)
         counts[key] += 1
-        prints.append(fingerprint(order_id, sms, other=other, repeat=counts[key]))
-    return prints
+        repeats.append(counts[key])
+    return repeats
+
+
+def fingerprints(order_id: int, entries: Sequence[tuple[Sms, bool]]) -> list[str]:
+    return [
+        fingerprint(order_id, sms, repeat=n)
+        for (sms, _other), n in zip(entries, _repeats(entries), strict=True)
+    ]
+
+
+def unseen(order_id: int, entries: Sequence[tuple[Sms, bool]], seen: set[str]) -> list[tuple[Sms, bool, str]]:
+    """The items of one answer not seen before, with their fingerprints. An SMS listed both as the
+    order's own and as another service's (while SMSPVA moves it) is one SMS: the first item wins
+    (own entries come first)."""
+    fresh: list[tuple[Sms, bool, str]] = []
+    taken: set[str] = set()
+    for (sms, other), n in zip(entries, _repeats(entries), strict=True):
+        print_ = fingerprint(order_id, sms, repeat=n)
+        if print_ in seen or print_ in taken:
+            continue
+        if any(legacy_fingerprint(order_id, sms, other=flag, repeat=n) in seen for flag in (False, True)):
+            continue
+        taken.add(print_)
+        fresh.append((sms, other, print_))
+    return fresh
 
 
 def is_old(sms: Sms, row: UserOrder, *, first_read: bool, now: float) -> bool:
@@ -483,9 +522,7 @@ class SmsPoller:
     ) -> None:
         # Oldest first for the chat (sorted by date below; undated ones last, in the answer's order).
         entries = [(sms, False) for sms in own] + [(sms, True) for sms in other]
-        prints = fingerprints(order.id, entries)
-        seen = await self._orders.seen_fingerprints(order.id)
-        fresh = [(sms, o, p) for (sms, o), p in zip(entries, prints, strict=True) if p not in seen]
+        fresh = unseen(order.id, entries, await self._orders.seen_fingerprints(order.id))
         if not fresh and row.sms_synced:
             return
         now = time.time()

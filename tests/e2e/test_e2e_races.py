@@ -106,3 +106,21 @@ async def test_a_service_added_as_a_new_order_without_its_id_in_the_answer_is_st
     smspva.set_state(new_id, 1)
     smspva.inject_sms(new_id, "Telegram code 525252")
     await tg.wait_message(alice.id, "525252", timeout=15)
+
+
+async def test_an_sms_moved_from_other_services_to_the_orders_own_list_is_pushed_once(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """The code came for Telegram before Telegram was on the order (OtherSms); the user adds the
+    service and SMSPVA lists the same SMS as the order's own from then on."""
+    smspva.variants.add_service_moves_other_sms = True
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    smspva.inject_sms(order_id, "Telegram code 535353", "Telegram", other=True)
+    await tg.wait_message(alice.id, "535353", timeout=15)
+    await _add_telegram_service(tg, alice, order_id)
+    await tg.wait_for(lambda: smspva.calls_of("add_service_to_order"), timeout=10)
+    assert smspva.orders[order_id].other_sms == []  # moved to SmsList
+    reads = len(smspva.calls_of("sms"))
+    await tg.wait_for(lambda: len(smspva.calls_of("sms")) > reads, timeout=10)  # read in its new list
+    await asyncio.sleep(1.0)
+    assert len(sms_messages(tg, alice, "535353")) == 1

@@ -230,6 +230,9 @@ class Variants:
 
     # add_service_to_order rents the service as a new order (new id, same number) and answers that id
     add_service_new_order: bool = False
+    # a service added in place takes over the SMS that came for it: OtherSms move to SmsList (the fake
+    # does not know which service an other SMS was for, so all of them move)
+    add_service_moves_other_sms: bool = False
 
     @classmethod
     def all_on(cls) -> Variants:
@@ -877,6 +880,10 @@ class FakeSmspva:
             order.services.append(svc.code)
             if order.price_day is not None:
                 order.price_day += svc.price_day
+            if self.variants.add_service_moves_other_sms:
+                order.sms.extend(order.other_sms)
+                order.other_sms.clear()
+                order.hasnewsms = True
         if not self.variants.add_service_data:
             return {"status": 1}
         return self._ok(

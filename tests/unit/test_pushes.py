@@ -17,7 +17,9 @@ from bot.services.poller import (
     SKEW_TOLERANCE_SECONDS,
     fingerprints,
     is_old,
+    legacy_fingerprint,
     next_key_check,
+    unseen,
 )
 from bot.smspva import Order, Sms
 
@@ -71,7 +73,29 @@ def test_fingerprints_keep_missing_fields_and_repeats_apart() -> None:
     prints = fingerprints(5, entries)
     assert len(set(prints)) == 3
     assert prints == fingerprints(5, entries)  # stable from one read to the next
-    assert fingerprints(5, [(_sms("x"), False)]) != fingerprints(5, [(_sms("x"), True)])
+    assert fingerprints(5, [(_sms("x"), False)]) != fingerprints(6, [(_sms("x"), False)])
+
+
+def test_an_sms_moved_from_other_services_to_the_orders_own_list_is_not_new() -> None:
+    code = _sms("Telegram code 123456")
+    first = unseen(5, [(code, True)], set())  # read once among OtherSms
+    assert len(first) == 1
+    seen = {first[0][2]}
+    assert unseen(5, [(code, False)], seen) == []  # then in SmsList, once its service was added
+    assert unseen(5, [(code, False), (code, True)], set())[0][1] is False  # both at once: one SMS, own
+
+
+def test_fingerprints_stored_before_the_upgrade_still_count_as_seen() -> None:
+    code, twice = _sms("Your code 1"), _sms("same", None)
+    entries = [(code, True), (twice, False), (twice, False)]
+    stored = {
+        legacy_fingerprint(5, code, other=True),
+        legacy_fingerprint(5, twice, other=False),
+        legacy_fingerprint(5, twice, other=False, repeat=2),
+    }
+    assert unseen(5, entries, stored) == []
+    assert unseen(5, [(code, False)], stored) == []  # and after SMSPVA moved it to the own list
+    assert len(unseen(5, [*entries, (twice, False)], stored)) == 1  # a third equal text is new
 
 
 def test_key_rechecks_back_off_then_go_hourly_then_daily() -> None:
