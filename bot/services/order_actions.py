@@ -202,7 +202,7 @@ class OrderActions:
 
     async def restore(self, confirmation: Confirmation, apikey: str) -> ActionOutcome:
         order_id = int(confirmation.payload["order_id"])
-        number = str(confirmation.payload.get("number", ""))
+        number = "".join(ch for ch in str(confirmation.payload.get("number", "")) if ch.isdigit())
         return await self._once(
             confirmation,
             apikey,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
-from bot.callbacks import OrderAction, OrderCb
+from bot.callbacks import ArchiveAction, ArchiveCb, OrderAction, OrderCb
 from tests.conftest import API_KEY
 from tests.e2e.test_e2e_orders import cb, confirm_data, open_card
 from tests.e2e.test_e2e_push import linked_with_order, sms_messages
@@ -124,3 +125,26 @@ async def test_an_sms_moved_from_other_services_to_the_orders_own_list_is_pushed
     await tg.wait_for(lambda: len(smspva.calls_of("sms")) > reads, timeout=10)  # read in its new list
     await asyncio.sleep(1.0)
     assert len(sms_messages(tg, alice, "535353")) == 1
+
+
+async def test_a_restore_of_a_number_given_with_plus_shows_it_once_and_reconciles_by_number(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """SMSPVA gives the number as "+<code><number>" and reopens it under a new order id; the answer
+    to restore_user is lost after it was applied: the order list shows the number, so it went through."""
+    smspva.variants.odd_fields = True
+    smspva.variants.restore_new_id = True
+    smspva.add_account(API_KEY, balance=100)
+    item = smspva.add_history(API_KEY, outdays=10, price_day=Decimal("0.06"))[0]
+    await link_key(tg, alice, API_KEY)
+    tg.send_text(alice, "/archive")
+    page = await tg.wait_message(alice.id, "Archive")
+    restore = ArchiveCb(action=ArchiveAction.RESTORE, order_id=item.order_id).pack()
+    preview = await press_data(tg, alice, page, restore, expect="Overdue days")
+    smspva.fail_next("timeout_after", method="restore_user")
+    tg.press(alice, preview, confirm_data(preview))
+    done = await tg.wait_message(alice.id, "Restored", timeout=15)
+    assert "it went through" in done.text
+    assert "++" not in done.text
+    assert "+" + item.order.number in done.text
+    assert len(smspva.calls_of("restore_user")) == 1

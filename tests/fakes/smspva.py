@@ -233,6 +233,8 @@ class Variants:
     # a service added in place takes over the SMS that came for it: OtherSms move to SmsList (the fake
     # does not know which service an other SMS was for, so all of them move)
     add_service_moves_other_sms: bool = False
+    # restore_user reopens the number under a new order id (the page does not say the id is kept)
+    restore_new_id: bool = False
 
     @classmethod
     def all_on(cls) -> Variants:
@@ -943,7 +945,8 @@ class FakeSmspva:
                 "scode": ",".join(order.services),
                 "price": price,
                 "sname": ",".join(self._service_name(order.country, s) for s in order.services),
-                "pnumber": order.number,
+                # odd_fields: "+<code><number>", as `orders` gives it then
+                "pnumber": f"+{order.number}" if self.variants.odd_fields else order.number,
                 "outdays": outdays,
                 "orderid": order.id,
                 "prolongTo": RESTORE_PREPAY_DAYS,
@@ -960,6 +963,9 @@ class FakeSmspva:
         order.begin, order.until, order.lastonline = now, now + RESTORE_PREPAY_DAYS * DAY, now
         order.state, order.activated_at, order.hasnewsms = 0, None, False
         order.sms, order.other_sms = [], []
+        if self.variants.restore_new_id:
+            order.id = self._next_id
+            self._next_id += 1
         self._open(order)
         if self.variants.restore_object:
             return self._ok({"id": order.id, "until": self._ts(order.until)})
