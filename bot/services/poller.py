@@ -33,7 +33,8 @@ First sight. An SMS is old (recorded as seen, not pushed) only if it was there b
 the order: its date is earlier than the moment the bot first listed the order, less
 SKEW_TOLERANCE_SECONDS for the clocks of SMSPVA and this machine. Orders rented through the bot are
 never old. An SMS without a date found by the very first read, within FIRST_READ_WINDOW_SECONDS of
-first sight, is taken as old; any later undated SMS is new.
+first sight, is taken as old; any later undated SMS is new. A date given as a string without a zone
+counts as no date here: read as UTC, it may be hours off if SMSPVA wrote it in another zone.
 
 Gone. An order missing from `orders` is gone only after GONE_AFTER_POLLS answers over at least
 GONE_AFTER_SECONDS: one answer that leaves it out (an upstream glitch, an item the parser skipped)
@@ -157,7 +158,9 @@ def is_old(sms: Sms, row: UserOrder, *, first_read: bool, now: float) -> bool:
     """First sight: was this SMS there before the bot knew the order? (see the module docstring)"""
     if row.rented_at is not None or not row.first_seen:
         return False
-    if sms.date is None:
+    if sms.date is None or sms.date_doubtful:
+        # No date, or a zone-less date string that may be hours off: never dropped for its date,
+        # only the very first read's baseline counts it as old.
         return first_read and now - row.first_seen <= FIRST_READ_WINDOW_SECONDS
     return sms.date < row.first_seen - SKEW_TOLERANCE_SECONDS
 

@@ -148,3 +148,15 @@ async def test_a_restore_of_a_number_given_with_plus_shows_it_once_and_reconcile
     assert "++" not in done.text
     assert "+" + item.order.number in done.text
     assert len(smspva.calls_of("restore_user")) == 1
+
+
+async def test_an_sms_whose_date_string_is_in_a_zone_west_of_utc_is_not_dropped_as_old(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """SMSPVA writes the date as "YYYY-MM-DD HH:MM:SS" in a zone five hours behind UTC: read as UTC, a
+    brand-new SMS looks five hours old, older than the bot's first sight of the order."""
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    smspva.variants.sms_odd = True
+    smspva.variants.sms_date_zone_hours = -5
+    smspva.inject_sms(order_id, "Your code 545454")
+    await tg.wait_message(alice.id, "545454", timeout=15)

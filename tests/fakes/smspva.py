@@ -227,6 +227,8 @@ class Variants:
     #   without ccode, lastonline as a date string, canprolongmax ""; countries: flags "Y"/"N", strings
     sms_odd: bool = False  # SMS items: date as a "YYYY-MM-DD HH:MM:SS" (UTC) string, no sender
     sms_no_date: bool = False  # SMS items without date
+    # with sms_odd: the date string is written in a zone this many hours off UTC (still no zone in it)
+    sms_date_zone_hours: int = 0
 
     # add_service_to_order rents the service as a new order (new id, same number) and answers that id
     add_service_new_order: bool = False
@@ -845,7 +847,8 @@ class FakeSmspva:
         for sms in newest_first:
             item: dict[str, Any] = {"text": sms.text, "sender": sms.sender, "date": self._ts(sms.date)}
             if self.variants.sms_odd:
-                item["date"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sms.date))
+                shifted = sms.date + self.variants.sms_date_zone_hours * 3600
+                item["date"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(shifted))
                 del item["sender"]
             if self.variants.sms_no_date:
                 del item["date"]

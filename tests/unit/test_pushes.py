@@ -3,6 +3,7 @@ long SMS parts, and an order missing from `orders` for a while."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,22 @@ def test_an_undated_sms_is_old_only_at_a_prompt_first_read() -> None:
     assert is_old(_sms("a", None), row, first_read=True, now=T0 + 2)
     assert not is_old(_sms("a", None), row, first_read=True, now=T0 + 600)
     assert not is_old(_sms("a", None), row, first_read=False, now=T0 + 2)
+
+
+def test_a_zoneless_date_string_never_makes_a_later_sms_old() -> None:
+    """SMSPVA's "YYYY-MM-DD HH:MM:SS" is read as UTC; written in another zone it is hours off."""
+    row = _row()
+    east = datetime.fromtimestamp(T0 + 30, UTC) + timedelta(hours=3)  # Moscow time: looks 3 h ahead
+    west = datetime.fromtimestamp(T0 + 30, UTC) - timedelta(hours=5)  # a zone west of UTC: looks 5 h old
+    for shown in (east, west):
+        sms = Sms.model_validate({"text": "code", "date": shown.strftime("%Y-%m-%d %H:%M:%S")})
+        assert sms.date_doubtful
+        assert not is_old(sms, row, first_read=False, now=T0 + 30)
+        assert not is_old(sms, row, first_read=True, now=T0 + 600)
+        assert is_old(sms, row, first_read=True, now=T0 + 2)  # the very first read's baseline, as undated
+    for exact in (T0 - 7200, str(T0 - 7200), "2027-01-15T08:00:00+03:00"):
+        sms = Sms.model_validate({"text": "code", "date": exact})
+        assert not sms.date_doubtful
 
 
 def test_fingerprints_keep_missing_fields_and_repeats_apart() -> None:
