@@ -289,7 +289,7 @@ async def create_app(settings: Settings) -> App:
     catalog = Catalog(smspva)
     renter = Renter(smspva, confirmations, orders, choices)
     i18n = create_i18n()
-    outbox = OutboxRepo(db)
+    outbox = OutboxRepo(db, allowed=settings.allowed_user_ids)
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url)),
@@ -339,7 +339,7 @@ async def create_app(settings: Settings) -> App:
         catalog=catalog,
         balances=Balances(smspva, settings.smspva_balance_url),
         renter=renter,
-        order_actions=OrderActions(smspva, confirmations, orders),
+        order_actions=OrderActions(smspva, confirmations, orders, poke=poller.poke),
         user_locks=user_locks,
         payments=payments,
         sender=sender,

@@ -261,6 +261,15 @@ def key_unreadable_notice() -> Push:
     return _push(text, [[_key_button()]])
 
 
+def confirmation_not_sent_notice() -> Push:
+    """A confirmed operation that stopped before anything went to SMSPVA (its token is spent)."""
+    text = _(
+        "⚠️ Something went wrong before your request reached SMSPVA, so nothing was sent and nothing was "
+        "charged. Open the screen again to try once more."
+    )
+    return Push(text)
+
+
 def key_moved_notice() -> Push:
     """To an account whose key was just linked from another Telegram account (the newer link wins)."""
     text = _(

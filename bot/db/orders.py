@@ -67,15 +67,26 @@ def _row(row: aiosqlite.Row) -> UserOrder:
 _SNAPSHOT = (
     "INSERT INTO user_orders (id, user_id, country, ccode, pnumber, service, sname, state, until,"
     " canprolong, first_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, country = excluded.country,"
+    " ON CONFLICT(id) DO UPDATE SET user_id = CASE WHEN EXISTS (SELECT 1 FROM users WHERE"
+    " id = excluded.user_id AND api_key_enc IS NOT NULL AND (? IS NULL OR api_key_enc = ?))"
+    " THEN excluded.user_id ELSE user_orders.user_id END, country = excluded.country,"
     " ccode = excluded.ccode, pnumber = excluded.pnumber, service = excluded.service,"
     " sname = excluded.sname, state = excluded.state, until = excluded.until,"
     " canprolong = excluded.canprolong, gone = 0, missing_since = NULL, missing_polls = 0,"
     " updated_at = excluded.updated_at"
 )
 
+_HOLDS_KEY = "SELECT 1 FROM users WHERE id = ? AND api_key_enc = ?"
+_OWNS_ORDER = (
+    "SELECT 1 FROM user_orders o JOIN users u ON u.id = o.user_id"
+    " WHERE o.id = ? AND u.id = ? AND u.api_key_enc = ?"
+)
 
-def _snapshot_params(user_id: int, order: Order, now: int) -> tuple[object, ...]:
+
+def _snapshot_params(user_id: int, order: Order, now: int, token: bytes | None) -> tuple[object, ...]:
+    """`token`: the key the order was read with. An existing row changes hands only to a user who
+    still holds that key (with None, any key: a screen's read with the key it just loaded), so a
+    read that was in flight when the key moved to another account never hands the order back."""
     return (
         order.id,
         user_id,
@@ -89,6 +100,8 @@ def _snapshot_params(user_id: int, order: Order, now: int) -> tuple[object, ...]
         int(order.canprolong),
         now,  # first_seen: kept on conflict, so a row that comes back keeps what we knew
         now,
+        token,
+        token,
     )
 
 
@@ -118,6 +131,20 @@ class OrdersRepo:
             (order_id, user_id, country, ccode, pnumber, service, sname, until, now, now, now),
         )
 
+    async def record_added(self, user_id: int, order: Order) -> None:
+        """An order SMSPVA opened for a service added to one of the user's numbers (a new id): it is
+        the user's fresh purchase, recorded like a rental, so no SMS of it is ever taken as old."""
+        await self.record_rental(
+            order_id=order.id,
+            user_id=user_id,
+            country=order.cname,
+            ccode=order.ccode,
+            pnumber=order.pnumber,
+            service=order.scode,
+            sname=order.sname,
+            until=order.until,
+        )
+
     async def get(self, order_id: int) -> UserOrder | None:
         row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM user_orders WHERE id = ?", (order_id,))
         return _row(row) if row else None
@@ -142,15 +169,19 @@ class OrdersRepo:
 
     async def upsert_seen(self, user_id: int, order: Order) -> None:
         """Store what `orders` said about one order (a screen's or an action's fresh read)."""
-        await self._db.execute(_SNAPSHOT, _snapshot_params(user_id, order, int(time.time())))
+        await self._db.execute(_SNAPSHOT, _snapshot_params(user_id, order, int(time.time()), None))
 
     @staticmethod
-    def polled_recorder(user_id: int, order: Order) -> Recorder:
+    def polled_recorder(user_id: int, token: bytes, order: Order) -> Recorder:
         """The poller's snapshot of one order, with `polled_state`: written in the transaction of the
-        notice about the change, so a notice is never lost nor repeated."""
+        notice about the change, so a notice is never lost nor repeated. Nothing is written (and the
+        notice not queued) unless the user still holds `token`, the key the poll read with."""
 
         async def record(conn: aiosqlite.Connection) -> bool:
-            await conn.execute(_SNAPSHOT, _snapshot_params(user_id, order, int(time.time())))
+            async with conn.execute(_HOLDS_KEY, (user_id, token)) as cursor:
+                if await cursor.fetchone() is None:
+                    return False  # the key moved, was unlinked or replaced while the poll ran
+            await conn.execute(_SNAPSHOT, _snapshot_params(user_id, order, int(time.time()), token))
             await conn.execute(
                 "UPDATE user_orders SET polled_state = ? WHERE id = ?", (order.state, order.id)
             )
@@ -163,10 +194,16 @@ class OrdersRepo:
         return {row["fingerprint"] for row in rows}
 
     @staticmethod
-    def sms_recorder(order_id: int, fingerprints: Sequence[str]) -> Recorder:
-        """SMS marked seen (and the order's first read done) in the transaction of their messages."""
+    def sms_recorder(order_id: int, user_id: int, token: bytes, fingerprints: Sequence[str]) -> Recorder:
+        """SMS marked seen (and the order's first read done) in the transaction of their messages —
+        only while the order is still this user's and they still hold `token`, the key the SMS were
+        read with: a poll in flight when the key moved to another account queues nothing (the new
+        holder's poller reads the order afresh and pushes the SMS to their chat)."""
 
         async def record(conn: aiosqlite.Connection) -> bool:
+            async with conn.execute(_OWNS_ORDER, (order_id, user_id, token)) as cursor:
+                if await cursor.fetchone() is None:
+                    return False
             await conn.executemany(
                 "INSERT OR IGNORE INTO sms_seen (order_id, fingerprint, seen_at) VALUES (?, ?, ?)",
                 [(order_id, fingerprint, int(time.time())) for fingerprint in fingerprints],

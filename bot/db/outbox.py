@@ -72,8 +72,12 @@ def _params(message: NewMessage) -> tuple[object, ...]:
 
 
 class OutboxRepo:
-    def __init__(self, db: Database) -> None:
+    """`allowed` is ALLOWED_USER_IDS (empty = everyone): messages queued for a user later removed
+    from the list stay queued, unsent, and go out if they are let back in."""
+
+    def __init__(self, db: Database, *, allowed: frozenset[int] = frozenset()) -> None:
         self._db = db
+        self._allowed = json.dumps(sorted(allowed)) if allowed else None
 
     async def enqueue(self, message: NewMessage) -> bool:
         """Queue a message; False if one with the same dedup key was queued before."""
@@ -98,16 +102,23 @@ class OutboxRepo:
         the whole batch and starve every other chat behind it (512 queued rows for one chat held the
         others back ~12 s). The sender sends at most one message per chat per round anyway, so each
         round serves every waiting chat once: round-robin, oldest head first.
+
+        The head is the chat's oldest unsent message whether due or not, and a chat whose head is
+        backing off (a 5xx, a 429) waits: a later message never overtakes it.
         """
         rows = await self._db.fetch_all(
             "SELECT o.id, o.user_id, o.kind, o.text, o.markup, o.created_at, o.attempts FROM outbox o"
             " JOIN users u ON u.id = o.user_id"
             " WHERE o.id IN ("
-            "   SELECT MIN(id) FROM outbox"
-            "   WHERE sent_at IS NULL AND failed = 0 AND next_attempt_at <= ? GROUP BY user_id"
-            " ) AND u.bot_blocked = 0"
-            " ORDER BY o.id LIMIT ?",
-            (time.time(), limit + len(exclude_users or ())),
+            "   SELECT MIN(id) FROM outbox WHERE sent_at IS NULL AND failed = 0 GROUP BY user_id"
+            " ) AND o.next_attempt_at <= ? AND u.bot_blocked = 0"
+            + ("" if self._allowed is None else " AND u.id IN (SELECT value FROM json_each(?))")
+            + " ORDER BY o.id LIMIT ?",
+            (
+                time.time(),
+                *(() if self._allowed is None else (self._allowed,)),
+                limit + len(exclude_users or ()),
+            ),
         )
         items = [_item(row) for row in rows]
         if exclude_users:

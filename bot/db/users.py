@@ -15,6 +15,10 @@ from bot.db.outbox import Recorder
 log = logging.getLogger(__name__)
 
 
+class KeyHoldersChanged(Exception):
+    """Another account linked or unlinked the key while a link was being prepared: try again."""
+
+
 @dataclass(frozen=True, slots=True)
 class UserRow:
     id: int
@@ -135,21 +139,41 @@ class UsersRepo:
         One key, one account: SMSPVA would split a key's SMS between every account polling it, so
         the newer link wins. Any other account holding this key loses it in the same transaction;
         their ids are returned, for them to be told."""
+        async with self._db.transaction() as conn:
+            return await self._link(conn, user_id, api_key)
+
+    async def key_holders(self, user_id: int, api_key: str) -> list[int]:
+        """The other accounts holding this key now (those `set_api_key` would unlink)."""
+        rows = await self._db.fetch_all(_HOLDERS, (self._keybox.key_hash(api_key), user_id))
+        return sorted(int(row[0]) for row in rows)
+
+    def link_recorder(self, user_id: int, api_key: str, expected: list[int]) -> Recorder:
+        """`set_api_key` inside the outbox's transaction, so the notices to the accounts it unlinks
+        are queued with the move or not at all. `expected`: the holders the notices were written
+        for; if they changed meanwhile, KeyHoldersChanged rolls everything back (read them again)."""
+
+        async def record(conn: aiosqlite.Connection) -> bool:
+            if sorted(await self._link(conn, user_id, api_key)) != sorted(expected):
+                raise KeyHoldersChanged
+            return True
+
+        return record
+
+    async def _link(self, conn: aiosqlite.Connection, user_id: int, api_key: str) -> list[int]:
         token = self._keybox.encrypt(api_key)
         key_hash = self._keybox.key_hash(api_key)
         now = int(time.time())
-        async with self._db.transaction() as conn:
-            async with conn.execute(_HOLDERS, (key_hash, user_id)) as cursor:
-                displaced = [int(row[0]) for row in await cursor.fetchall()]
-            for other in displaced:
-                await conn.execute(_UNLINK, (now, other))
-                await conn.execute("DELETE FROM key_hashes WHERE user_id = ?", (other,))
-                await conn.execute(_MOVE_ORDERS, (user_id, other))
-            await conn.execute(
-                "UPDATE users SET api_key_enc = ?, api_key_last4 = ?, key_invalid = 0, updated_at = ? WHERE id = ?",
-                (token, api_key[-4:], now, user_id),
-            )
-            await conn.execute(_UPSERT_HASH, (user_id, token, key_hash, now))
+        async with conn.execute(_HOLDERS, (key_hash, user_id)) as cursor:
+            displaced = [int(row[0]) for row in await cursor.fetchall()]
+        for other in displaced:
+            await conn.execute(_UNLINK, (now, other))
+            await conn.execute("DELETE FROM key_hashes WHERE user_id = ?", (other,))
+            await conn.execute(_MOVE_ORDERS, (user_id, other))
+        await conn.execute(
+            "UPDATE users SET api_key_enc = ?, api_key_last4 = ?, key_invalid = 0, updated_at = ? WHERE id = ?",
+            (token, api_key[-4:], now, user_id),
+        )
+        await conn.execute(_UPSERT_HASH, (user_id, token, key_hash, now))
         return displaced
 
     async def hash_keys(self) -> int:
@@ -267,22 +291,28 @@ class UsersRepo:
         ]
 
     async def paused_keys(self) -> list[tuple[int, bytes, int]]:
-        """Users whose key SMSPVA rejected (the poller re-checks them): id, key, when it was paused."""
+        """Users whose key SMSPVA rejected (the poller re-checks them): id, key, when it was paused.
+        Only users on ALLOWED_USER_IDS (when set), like pollable()."""
         rows = await self._db.fetch_all(
             "SELECT id, api_key_enc, COALESCE(key_paused_at, updated_at) AS paused_at FROM users"
             " WHERE api_key_enc IS NOT NULL AND key_invalid = 1 AND bot_blocked = 0"
         )
-        return [(int(row["id"]), bytes(row["api_key_enc"]), int(row["paused_at"])) for row in rows]
+        return [
+            (int(row["id"]), bytes(row["api_key_enc"]), int(row["paused_at"]))
+            for row in rows
+            if self.is_allowed(int(row["id"]))
+        ]
 
     @staticmethod
-    def key_pause_recorder(user_id: int, paused_at: int) -> Recorder:
-        """Pause the key, in the transaction of the notice: True only for the call that paused it."""
+    def key_pause_recorder(user_id: int, paused_at: int, token: bytes) -> Recorder:
+        """Pause this very key (not one linked while the rejected call was in flight), in the
+        transaction of the notice: True only for the call that paused it."""
 
         async def record(conn: aiosqlite.Connection) -> bool:
             async with conn.execute(
                 "UPDATE users SET key_invalid = 1, key_paused_at = ?, updated_at = ?"
-                " WHERE id = ? AND key_invalid = 0 AND api_key_enc IS NOT NULL",
-                (paused_at, paused_at, user_id),
+                " WHERE id = ? AND key_invalid = 0 AND api_key_enc = ?",
+                (paused_at, paused_at, user_id, token),
             ) as cursor:
                 return cursor.rowcount > 0
 
@@ -309,8 +339,15 @@ class UsersRepo:
     async def reencrypt_keys(self) -> int:
         """Re-encrypt every stored key with the primary SECRET_KEY (after adding a new one)."""
         rows = await self._db.fetch_all("SELECT id, api_key_enc FROM users WHERE api_key_enc IS NOT NULL")
-        updates = [(self._keybox.rotate(bytes(row["api_key_enc"])), int(row["id"])) for row in rows]
-        await self._db.execute_many("UPDATE users SET api_key_enc = ? WHERE id = ?", updates)
+        updates = [
+            (self._keybox.rotate(bytes(row["api_key_enc"])), int(row["id"]), bytes(row["api_key_enc"]))
+            for row in rows
+        ]
+        # Runs beside a live bot: write only over the very token read, so a key the user unlinked,
+        # replaced or lost to another account meanwhile is never brought back.
+        await self._db.execute_many(
+            "UPDATE users SET api_key_enc = ? WHERE id = ? AND api_key_enc = ?", updates
+        )
         return len(updates)
 
 

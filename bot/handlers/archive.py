@@ -118,7 +118,9 @@ async def on_restore(query: CallbackQuery, callback_data: ArchiveCb, user: UserR
         {
             "order_id": quote.orderid or callback_data.order_id,
             "price": str(quote.price),
-            "number": quote.pnumber,
+            # Digits only (SMSPVA may send "+<code><number>"): shown as "+" + number, and compared
+            # with `pnumber_with_code` when an unclear restore is reconciled.
+            "number": "".join(ch for ch in quote.pnumber if ch.isdigit()),
             "service_name": quote.sname or quote.scode,
         },
     )

@@ -1,9 +1,12 @@
 """Confirm buttons: the one place a single-use token is claimed, before exactly one money-moving call.
 
 `ClaimMiddleware` sits on the dispatcher's callback observer (`app.py`), in front of every handler.
-For a `ConfirmCb` press it refuses a second operation of the same user, claims the token for the
-kind the button carries (a token of another kind is refused), answers the callback and removes the
-keyboard before anything goes upstream, and hands the kind's handler `confirmation` and `apikey`.
+For a `ConfirmCb` press it refuses a second operation of the same user, reads the key (none, or one
+that cannot be decrypted: `KeyMissing`, the token left unclaimed), claims the token for the kind the
+button carries (a token of another kind is refused), answers the callback and removes the keyboard
+(best effort) before anything goes upstream, and hands the kind's handler `confirmation` and
+`apikey`. Anything failing between the claim and the handler ends the token as not sent, and the
+user is told so: a claimed token is never left `running`.
 Each kind's handler is an ordinary handler filtered by `ConfirmCb.filter(F.kind == ...)`.
 
 After the money call the outcome must reach the user: `deliver()` shows it in place and, when
@@ -21,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.exceptions import AiogramError
+from aiogram.exceptions import AiogramError, TelegramAPIError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
@@ -30,9 +33,9 @@ from bot.db import UserRow
 from bot.db.confirmations import Confirmation, ConfirmStatus
 from bot.deps import Deps, deps_of
 from bot.handlers.screen import drop_keyboard, show
-from bot.handlers.upstream import KeyMissing
+from bot.handlers.upstream import KeyMissing, stored_key
 from bot.messages import upstream_error
-from bot.pushes import Push
+from bot.pushes import Push, confirmation_not_sent_notice
 from bot.services.money import Verdict
 from bot.services.notifier import Notifier
 from bot.services.order_actions import ADD_SERVICE, AUTO_PROLONG, DELETE, PROLONG, RESTORE, ActionOutcome
@@ -88,18 +91,25 @@ class ClaimMiddleware(BaseMiddleware):
             await event.answer(text, show_alert=True)
             return None
         with deps.user_locks.hold(user.id, token):
+            # The key first: a missing or undecryptable key leaves the token unclaimed (still pending),
+            # so nothing can strand it.
+            apikey = await stored_key(deps, user)
+            if apikey is None:
+                raise KeyMissing
             claim = await deps.confirmations.claim(token, user.id, STORED_KIND[callback_data.kind])
             confirmation = claim.confirmation
             if confirmation is None:
                 await event.answer(refused_text(claim.status), show_alert=True)
                 return None
-            await event.answer(_("⏳ Working on it…"))
-            await drop_keyboard(event)
-            apikey = await deps.users.api_key(user.id)
-            if apikey is None:
-                # Nothing was sent upstream: the confirmation ends here.
-                await deps.confirmations.finish(token, ConfirmStatus.FAILED, {"msg": "no key"})
-                raise KeyMissing
+            try:
+                await _acknowledge(event)
+            except Exception:
+                # Nothing went upstream: the token ends here as not sent, and the user is told so
+                # (through the outbox: Telegram may be what just failed).
+                log.exception("confirmation stopped before the upstream call user_id=%s", user.id)
+                await deps.confirmations.finish(token, ConfirmStatus.FAILED, {"msg": "not sent"})
+                await deps.notifier.notify(user, "outcome", confirmation_not_sent_notice)
+                return None
             log.info("confirmation running kind=%s user_id=%s", confirmation.kind, user.id)
             data["confirmation"] = confirmation
             data["apikey"] = apikey
@@ -157,6 +167,16 @@ async def deliver(
         await deps.notifier.queue(
             Notifier.messages(user, "confirmation", push, dedup_key=f"confirm:{confirmation.token}")
         )
+
+
+async def _acknowledge(event: CallbackQuery) -> None:
+    """Answer the press and remove the keyboard: best effort, Telegram refusing either (a 429, a
+    5xx, a query too old) does not stop the confirmed call."""
+    try:
+        await event.answer(_("⏳ Working on it…"))
+    except TelegramAPIError as error:
+        log.info("could not answer the confirm press reason=%s", error.message)
+    await drop_keyboard(event)
 
 
 def outcome_text(outcome: ActionOutcome, success: str, top_up_url: str) -> str:

@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 
 from bot.callbacks import is_from_notification
@@ -113,7 +113,10 @@ def is_notification(message: Message) -> bool:
 
 async def drop_keyboard(query: CallbackQuery) -> None:
     """Remove the buttons under a message at once (a confirmation must not be pressable twice).
-    A notification keeps its buttons (it is a record; its buttons only ever open screens)."""
+    A notification keeps its buttons (it is a record; its buttons only ever open screens).
+
+    Best effort: the token is single-use anyway, so Telegram refusing the edit (a 429, a 5xx) must
+    not strand a claimed confirmation."""
     if (
         isinstance(query.message, Message)
         and query.message.reply_markup is not None
@@ -121,5 +124,5 @@ async def drop_keyboard(query: CallbackQuery) -> None:
     ):
         try:
             await query.message.edit_reply_markup(reply_markup=None)
-        except TelegramBadRequest as error:
+        except TelegramAPIError as error:
             log.info("could not remove keyboard reason=%s", error.message)

@@ -12,6 +12,7 @@ from bot.crypto import UndecryptableKeyError
 from bot.db import UserRow
 from bot.deps import Deps
 from bot.messages import balance_lines
+from bot.services.stored_keys import pause_undecryptable
 from bot.smspva import Order
 
 
@@ -19,8 +20,18 @@ class KeyMissing(Exception):
     """The action needs the user's SMSPVA API key and none is linked."""
 
 
+async def stored_key(deps: Deps, user: UserRow) -> str | None:
+    """The user's key, or None. A stored key the secret cannot decrypt counts as none: the user is
+    paused and told once (`pause_undecryptable`), and linking the key again is the way out."""
+    try:
+        return await deps.users.api_key(user.id)
+    except UndecryptableKeyError:
+        await pause_undecryptable(deps.users, deps.notifier, user.id)
+        return None
+
+
 async def require_key(deps: Deps, user: UserRow) -> str:
-    apikey = await deps.users.api_key(user.id)
+    apikey = await stored_key(deps, user)
     if apikey is None:
         raise KeyMissing
     return apikey

@@ -47,10 +47,20 @@ class ActionOutcome:
 
 
 class OrderActions:
-    def __init__(self, client: SmspvaClient, confirmations: ConfirmationsRepo, orders: OrdersRepo) -> None:
+    """`poke(user_id)`: tell the poller to watch this user closely now (a service was added)."""
+
+    def __init__(
+        self,
+        client: SmspvaClient,
+        confirmations: ConfirmationsRepo,
+        orders: OrdersRepo,
+        *,
+        poke: Callable[[int], None] | None = None,
+    ) -> None:
         self._client = client
         self._confirmations = confirmations
         self._orders = orders
+        self._poke = poke
 
     async def _once(
         self,
@@ -59,7 +69,10 @@ class OrderActions:
         call: Callable[[], Awaitable[Any]],
         happened: Callable[[list[Order]], bool],
         order_id: int,
+        adopt: Callable[[list[Order]], list[Order]] | None = None,
     ) -> ActionOutcome:
+        """`adopt` picks, from a fresh order list after success, new orders the call opened: they are
+        recorded as the user's rentals (never baselined as old)."""
         await self._confirmations.mark_sent(confirmation.token)
         settled = await call_once(
             self._client, apikey, call, happened, what=confirmation.kind, user_id=confirmation.user_id
@@ -72,6 +85,8 @@ class OrderActions:
             return ActionOutcome(Verdict.FAILED, error=settled.error)
         status, result = _TOKEN_STATUS[settled.verdict]
         await self._confirmations.finish(token, status, result)
+        if settled.happened and adopt is not None and settled.orders is not None:
+            await self._adopt(confirmation.user_id, adopt(settled.orders))
         if settled.verdict is not Verdict.DONE:
             return ActionOutcome(
                 settled.verdict, order=find_order(settled.orders, order_id), error=settled.error
@@ -81,13 +96,46 @@ class OrderActions:
             log.info("add_service moved order_id=%s new_order_id=%s", order_id, settled.value.id)
             order_id = settled.value.id
         after: Order | None = None
+        fresh: list[Order] | None = None
         try:
-            after = find_order(await self._client.orders(apikey), order_id)
+            fresh = await self._client.orders(apikey)
         except (SmspvaError, SmspvaUnavailable):
-            after = None  # the action succeeded; the fresh details are a nicety
-        if after is not None:
+            fresh = None  # the action succeeded; the fresh details are a nicety
+        after = find_order(fresh, order_id)
+        adopted = adopt(fresh) if adopt is not None and fresh is not None else []
+        await self._adopt(confirmation.user_id, adopted)
+        if after is not None and after.id not in {o.id for o in adopted}:
             await self._orders.upsert_seen(confirmation.user_id, after)
+        if (
+            fresh is None
+            and isinstance(settled.value, AddedService)
+            and settled.value.moved
+            and await self._orders.get(settled.value.id) is None
+        ):
+            await self._record_moved(confirmation, settled.value)
         return ActionOutcome(Verdict.DONE, order=after)
+
+    async def _record_moved(self, confirmation: Confirmation, added: AddedService) -> None:
+        """The new order's id is known but the order list could not be read: record it from the
+        number it was added to, as a rental (the poller fills in the rest when it lists it)."""
+        source = await self._orders.get(int(confirmation.payload["order_id"]))
+        if source is None:
+            return  # nothing to build it from: the poller finds it (as an unknown order) by itself
+        await self._orders.record_rental(
+            order_id=added.id,
+            user_id=confirmation.user_id,
+            country=source.country,
+            ccode=source.ccode,
+            pnumber=source.pnumber,
+            service=added.service or str(confirmation.payload["service"]),
+            sname=str(confirmation.payload.get("service_name") or added.service),
+            until=added.until or 0,
+        )
+
+    async def _adopt(self, user_id: int, opened: list[Order]) -> None:
+        for order in opened:
+            log.info("order opened by an action recorded as a rental order_id=%s", order.id)
+            await self._orders.record_added(user_id, order)
 
     async def prolong(self, confirmation: Confirmation, apikey: str) -> ActionOutcome:
         payload = confirmation.payload
@@ -111,7 +159,22 @@ class OrderActions:
         order_id = int(payload["order_id"])
         service = str(payload["service"])
         number = "".join(ch for ch in str(payload["pnumber"]) if ch.isdigit())
-        return await self._once(
+        known = await self._orders.ids_for_user(confirmation.user_id)
+
+        def opened(orders: list[Order]) -> list[Order]:
+            # SMSPVA may put the service on a new order for the same number (smspva-sdk: data.id,
+            # and an answer without data names no id at all): any order of this number holding the
+            # service that the bot did not know before the call is that new order.
+            return [
+                o
+                for o in orders
+                if o.id != order_id
+                and o.id not in known
+                and o.pnumber_with_code == number
+                and service in o.scode.split(",")
+            ]
+
+        outcome = await self._once(
             confirmation,
             apikey,
             lambda: self._client.add_service_to_order(
@@ -126,7 +189,11 @@ class OrderActions:
                 for o in orders
             ),
             order_id,
+            adopt=opened,
         )
+        if outcome.succeeded and self._poke is not None:
+            self._poke(confirmation.user_id)  # the SMS the service was bought for come soon
+        return outcome
 
     async def delete(self, confirmation: Confirmation, apikey: str) -> ActionOutcome:
         order_id = int(confirmation.payload["order_id"])
@@ -143,7 +210,7 @@ class OrderActions:
 
     async def restore(self, confirmation: Confirmation, apikey: str) -> ActionOutcome:
         order_id = int(confirmation.payload["order_id"])
-        number = str(confirmation.payload.get("number", ""))
+        number = "".join(ch for ch in str(confirmation.payload.get("number", "")) if ch.isdigit())
         return await self._once(
             confirmation,
             apikey,

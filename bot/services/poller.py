@@ -33,7 +33,8 @@ First sight. An SMS is old (recorded as seen, not pushed) only if it was there b
 the order: its date is earlier than the moment the bot first listed the order, less
 SKEW_TOLERANCE_SECONDS for the clocks of SMSPVA and this machine. Orders rented through the bot are
 never old. An SMS without a date found by the very first read, within FIRST_READ_WINDOW_SECONDS of
-first sight, is taken as old; any later undated SMS is new.
+first sight, is taken as old; any later undated SMS is new. A date given as a string without a zone
+counts as no date here: read as UTC, it may be hours off if SMSPVA wrote it in another zone.
 
 Gone. An order missing from `orders` is gone only after GONE_AFTER_POLLS answers over at least
 GONE_AFTER_SECONDS: one answer that leaves it out (an upstream glitch, an item the parser skipped)
@@ -93,10 +94,24 @@ KEY_RECHECK_OFFSETS: tuple[float, ...] = (60.0, 300.0, 1800.0, *(3600.0 * h for 
 KEY_RECHECK_DAILY = 86400.0
 
 
-def fingerprint(order_id: int, sms: Sms, *, other: bool, repeat: int = 1) -> str:
+def fingerprint(order_id: int, sms: Sms, *, repeat: int = 1) -> str:
     """An SMS is new when its (order id, date, sender, text) has not been seen; a missing date or
-    sender counts as empty, and the n-th identical item of one answer gets `#n` (two equal undated
-    texts are two SMS)."""
+    sender counts as empty, and the n-th identical item of one list of an answer gets `#n` (two
+    equal undated texts are two SMS). Which list it came in (own service or OtherSms) is left out:
+    SMSPVA may move an SMS from OtherSms to the order's own list once its service is added to the
+    order, and it is still the same SMS."""
+    date = "" if sms.date is None else sms.date
+    raw = f"{order_id}|{date}|{sms.sender or ''}|{sms.text}"
+    if repeat > 1:
+        raw += f"#{repeat}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+
+
+def legacy_fingerprint(order_id: int, sms: Sms, *, other: bool, repeat: int = 1) -> str:
+    """The fingerprint stored before the list was left out (it began with `s|` or `o|`). Stored
+    fingerprints are one-way hashes, so they cannot be migrated: an SMS counts as seen when its
+    fingerprint OR either legacy form is stored, and only the new form is written from now on.
+    Without this, every SMS seen before the upgrade would be pushed again."""
     date = "" if sms.date is None else sms.date
     raw = f"{'o' if other else 's'}|{order_id}|{date}|{sms.sender or ''}|{sms.text}"
     if repeat > 1:
@@ -104,21 +119,48 @@ def fingerprint(order_id: int, sms: Sms, *, other: bool, repeat: int = 1) -> str
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
 
 
-def fingerprints(order_id: int, entries: Sequence[tuple[Sms, bool]]) -> list[str]:
+def _repeats(entries: Sequence[tuple[Sms, bool]]) -> list[int]:
+    """The n of each item among identical items of the same list (own / other) of one answer."""
     counts: Counter[tuple[bool, int | None, str, str]] = Counter()
-    prints: list[str] = []
+    repeats: list[int] = []
     for sms, other in entries:
         key = (other, sms.date, sms.sender or "", sms.text)
         counts[key] += 1
-        prints.append(fingerprint(order_id, sms, other=other, repeat=counts[key]))
-    return prints
+        repeats.append(counts[key])
+    return repeats
+
+
+def fingerprints(order_id: int, entries: Sequence[tuple[Sms, bool]]) -> list[str]:
+    return [
+        fingerprint(order_id, sms, repeat=n)
+        for (sms, _other), n in zip(entries, _repeats(entries), strict=True)
+    ]
+
+
+def unseen(order_id: int, entries: Sequence[tuple[Sms, bool]], seen: set[str]) -> list[tuple[Sms, bool, str]]:
+    """The items of one answer not seen before, with their fingerprints. An SMS listed both as the
+    order's own and as another service's (while SMSPVA moves it) is one SMS: the first item wins
+    (own entries come first)."""
+    fresh: list[tuple[Sms, bool, str]] = []
+    taken: set[str] = set()
+    for (sms, other), n in zip(entries, _repeats(entries), strict=True):
+        print_ = fingerprint(order_id, sms, repeat=n)
+        if print_ in seen or print_ in taken:
+            continue
+        if any(legacy_fingerprint(order_id, sms, other=flag, repeat=n) in seen for flag in (False, True)):
+            continue
+        taken.add(print_)
+        fresh.append((sms, other, print_))
+    return fresh
 
 
 def is_old(sms: Sms, row: UserOrder, *, first_read: bool, now: float) -> bool:
     """First sight: was this SMS there before the bot knew the order? (see the module docstring)"""
     if row.rented_at is not None or not row.first_seen:
         return False
-    if sms.date is None:
+    if sms.date is None or sms.date_doubtful:
+        # No date, or a zone-less date string that may be hours off: never dropped for its date,
+        # only the very first read's baseline counts it as old.
         return first_read and now - row.first_seen <= FIRST_READ_WINDOW_SECONDS
     return sms.date < row.first_seen - SKEW_TOLERANCE_SECONDS
 
@@ -362,7 +404,10 @@ class SmsPoller:
         if user is None:
             return
         if await self._notifier.notify(
-            user, "key", key_rejected_notice, record=self._users.key_pause_recorder(user_id, paused_at)
+            user,
+            "key",
+            key_rejected_notice,
+            record=self._users.key_pause_recorder(user_id, paused_at, state.token),
         ):
             log.info("api key rejected, polling paused user_id=%s", user_id)
 
@@ -406,14 +451,16 @@ class SmsPoller:
             row = rows.get(order.id)
             if row is None or row.missing_since is not None or _changed(row, order):
                 user = user or await self._users.get(user_id)
-                row = await self._snapshot(user_id, user, order, row)
+                row = await self._snapshot(user_id, state.token, user, order, row)
+                if row is not None and row.user_id != user_id:
+                    row = None  # the key (and its orders) moved to another account meanwhile
             if known.state == OrderState.ACTIVE and order.state != OrderState.ACTIVE:
                 known.offline_since = time.monotonic()
             known.state = order.state
             if row is not None and self._wants_sms(order, row, known):
                 user = user or await self._users.get(user_id)
                 if user is not None:
-                    await self._read_sms(user, state.apikey, order, row, known)
+                    await self._read_sms(user, state, order, row, known)
         missing = [order_id for order_id in rows if order_id not in live_ids]
         gone = await self._orders.mark_missing(missing, polls=GONE_AFTER_POLLS, seconds=GONE_AFTER_SECONDS)
         for order_id in gone:
@@ -425,11 +472,11 @@ class SmsPoller:
             del state.orders[order_id]  # gone through the bot (deleted) or before a restart
 
     async def _snapshot(
-        self, user_id: int, user: UserRow | None, order: Order, row: UserOrder | None
+        self, user_id: int, token: bytes, user: UserRow | None, order: Order, row: UserOrder | None
     ) -> UserOrder | None:
         """Store the order's snapshot, with the notice about its state change in the same transaction."""
         previous = row.polled_state if row is not None else None
-        record = self._orders.polled_recorder(user_id, order)
+        record = self._orders.polled_recorder(user_id, token, order)
         notice = _state_notice(previous, order, self._notifier.support_url)
         if user is not None and notice is not None:
             kind, render = notice
@@ -449,11 +496,11 @@ class SmsPoller:
         return (online or just_offline) and now - known.sms_checked >= self._idle
 
     async def _read_sms(
-        self, user: UserRow, apikey: str, order: Order, row: UserOrder, known: _Known
+        self, user: UserRow, state: _UserState, order: Order, row: UserOrder, known: _Known
     ) -> None:
         known.owed = True  # until what is read is written
         try:
-            batch = await self._client.sms(apikey, order.id)
+            batch = await self._client.sms(state.apikey, order.id)
         except SmspvaError as error:
             if error.kind is ErrorKind.AUTH:
                 raise
@@ -470,17 +517,15 @@ class SmsPoller:
             return
         known.failures = 0
         known.sms_checked = time.monotonic()
-        await self._record_sms(user, order, row, batch.sms, batch.other)
+        await self._record_sms(user, state.token, order, row, batch.sms, batch.other)
         known.owed = False
 
     async def _record_sms(
-        self, user: UserRow, order: Order, row: UserOrder, own: list[Sms], other: list[Sms]
+        self, user: UserRow, token: bytes, order: Order, row: UserOrder, own: list[Sms], other: list[Sms]
     ) -> None:
         # Oldest first for the chat (sorted by date below; undated ones last, in the answer's order).
         entries = [(sms, False) for sms in own] + [(sms, True) for sms in other]
-        prints = fingerprints(order.id, entries)
-        seen = await self._orders.seen_fingerprints(order.id)
-        fresh = [(sms, o, p) for (sms, o), p in zip(entries, prints, strict=True) if p not in seen]
+        fresh = unseen(order.id, entries, await self._orders.seen_fingerprints(order.id))
         if not fresh and row.sms_synced:
             return
         now = time.time()
@@ -499,7 +544,7 @@ class SmsPoller:
                     user, "sms", pushes, dedup_key=f"sms:{order.id}:{print_}", created_at=now
                 )
         added = await self._notifier.queue(
-            messages, record=self._orders.sms_recorder(order.id, [item[2] for item in fresh])
+            messages, record=self._orders.sms_recorder(order.id, user.id, token, [item[2] for item in fresh])
         )
         if added or old:
             log.info("sms queued user_id=%s order_id=%s messages=%s old=%s", user.id, order.id, added, old)

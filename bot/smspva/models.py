@@ -130,6 +130,22 @@ def _to_timestamp(value: Any) -> Any:
     return _to_int(value)
 
 
+def _zoneless_date_string(value: Any) -> bool:
+    """True for a date string (not a number) that names no zone: the zone it was written in is a guess."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    text = value.strip()
+    try:
+        _to_int(text)
+        return False  # a Unix timestamp as a string: no zone involved
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).tzinfo is None
+    except ValueError:
+        return True  # one of _DATE_FORMATS (none carries a zone), or unreadable (then the date is None)
+
+
 def _to_timestamp_or_none(value: Any) -> Any:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -375,6 +391,17 @@ class Sms(_Model):
     text: Text = Field(default="", repr=False)  # never in a repr (logs)
     date: OptTimestamp = None  # UNIX timestamp of reception; None when SMSPVA gave none (or none readable)
     sender: Text = ""
+    # The date came as a date string without a zone ("2026-11-30 06:00:00"), read as UTC. Assumption,
+    # unconfirmed: SMSPVA's string dates may be in another zone (Moscow time, say), so such a date can
+    # be hours off. First sight does not trust it to call an SMS old (see poller.is_old).
+    date_doubtful: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mark_zoneless_date(cls, data: Any) -> Any:
+        if isinstance(data, dict) and _zoneless_date_string(data.get("date")):
+            data = {**data, "date_doubtful": True}
+        return data
 
 
 class SmsBatch(_Model):

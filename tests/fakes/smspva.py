@@ -227,9 +227,16 @@ class Variants:
     #   without ccode, lastonline as a date string, canprolongmax ""; countries: flags "Y"/"N", strings
     sms_odd: bool = False  # SMS items: date as a "YYYY-MM-DD HH:MM:SS" (UTC) string, no sender
     sms_no_date: bool = False  # SMS items without date
+    # with sms_odd: the date string is written in a zone this many hours off UTC (still no zone in it)
+    sms_date_zone_hours: int = 0
 
     # add_service_to_order rents the service as a new order (new id, same number) and answers that id
     add_service_new_order: bool = False
+    # a service added in place takes over the SMS that came for it: OtherSms move to SmsList (the fake
+    # does not know which service an other SMS was for, so all of them move)
+    add_service_moves_other_sms: bool = False
+    # restore_user reopens the number under a new order id (the page does not say the id is kept)
+    restore_new_id: bool = False
 
     @classmethod
     def all_on(cls) -> Variants:
@@ -860,7 +867,8 @@ class FakeSmspva:
         for sms in newest_first:
             item: dict[str, Any] = {"text": sms.text, "sender": sms.sender, "date": self._ts(sms.date)}
             if self.variants.sms_odd:
-                item["date"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sms.date))
+                shifted = sms.date + self.variants.sms_date_zone_hours * 3600
+                item["date"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(shifted))
                 del item["sender"]
             if self.variants.sms_no_date:
                 del item["date"]
@@ -897,6 +905,10 @@ class FakeSmspva:
             order.services.append(svc.code)
             if order.price_day is not None:
                 order.price_day += svc.price_day
+            if self.variants.add_service_moves_other_sms:
+                order.sms.extend(order.other_sms)
+                order.other_sms.clear()
+                order.hasnewsms = True
         if not self.variants.add_service_data:
             return {"status": 1}
         return self._ok(
@@ -956,7 +968,8 @@ class FakeSmspva:
                 "scode": ",".join(order.services),
                 "price": price,
                 "sname": ",".join(self._service_name(order.country, s) for s in order.services),
-                "pnumber": order.number,
+                # odd_fields: "+<code><number>", as `orders` gives it then
+                "pnumber": f"+{order.number}" if self.variants.odd_fields else order.number,
                 "outdays": outdays,
                 "orderid": order.id,
                 "prolongTo": RESTORE_PREPAY_DAYS,
@@ -973,6 +986,9 @@ class FakeSmspva:
         order.begin, order.until, order.lastonline = now, now + RESTORE_PREPAY_DAYS * DAY, now
         order.state, order.activated_at, order.hasnewsms = 0, None, False
         order.sms, order.other_sms = [], []
+        if self.variants.restore_new_id:
+            order.id = self._next_id
+            self._next_id += 1
         self._open(order)
         if self.variants.restore_object:
             return self._ok({"id": order.id, "until": self._ts(order.until)})

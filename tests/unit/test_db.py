@@ -19,12 +19,23 @@ async def test_a_failing_transaction_rolls_back_only_itself(tmp_path: Path) -> N
     await db.connect()
     users = UsersRepo(db, KeyBox(Fernet.generate_key()))
     outbox = OutboxRepo(db)
+    orders = OrdersRepo(db)
+    tokens: dict[int, bytes] = {}
     for user_id in range(40):
         await users.get_or_create(user_id)
+        await users.set_api_key(user_id, f"key{user_id:04d}abcdefghijklmnopqrstuvwx")
+        await orders.record_rental(
+            order_id=user_id, user_id=user_id, country="RU", ccode="7", pnumber="9000000000",
+            service="opt1", sname="X", until=9,
+        )  # fmt: skip
+        row = await db.fetch_one("SELECT api_key_enc FROM users WHERE id = ?", (user_id,))
+        assert row is not None
+        tokens[user_id] = bytes(row["api_key_enc"])
 
     async def read_sms(user_id: int) -> None:
         message = NewMessage(user_id=user_id, kind="sms", text="code", dedup_key=f"sms:{user_id}")
-        await outbox.enqueue_with([message], OrdersRepo.sms_recorder(user_id, [f"print-{user_id}"]))
+        recorder = OrdersRepo.sms_recorder(user_id, user_id, tokens[user_id], [f"print-{user_id}"])
+        await outbox.enqueue_with([message], recorder)
         await users.set_other_sms(user_id, False)
 
     async def failing_transaction() -> None:

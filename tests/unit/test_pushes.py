@@ -3,6 +3,7 @@ long SMS parts, and an order missing from `orders` for a while."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ from bot.services.poller import (
     SKEW_TOLERANCE_SECONDS,
     fingerprints,
     is_old,
+    legacy_fingerprint,
     next_key_check,
+    unseen,
 )
 from bot.smspva import Order, Sms
 
@@ -66,12 +69,50 @@ def test_an_undated_sms_is_old_only_at_a_prompt_first_read() -> None:
     assert not is_old(_sms("a", None), row, first_read=False, now=T0 + 2)
 
 
+def test_a_zoneless_date_string_never_makes_a_later_sms_old() -> None:
+    """SMSPVA's "YYYY-MM-DD HH:MM:SS" is read as UTC; written in another zone it is hours off."""
+    row = _row()
+    east = datetime.fromtimestamp(T0 + 30, UTC) + timedelta(hours=3)  # Moscow time: looks 3 h ahead
+    west = datetime.fromtimestamp(T0 + 30, UTC) - timedelta(hours=5)  # a zone west of UTC: looks 5 h old
+    for shown in (east, west):
+        sms = Sms.model_validate({"text": "code", "date": shown.strftime("%Y-%m-%d %H:%M:%S")})
+        assert sms.date_doubtful
+        assert not is_old(sms, row, first_read=False, now=T0 + 30)
+        assert not is_old(sms, row, first_read=True, now=T0 + 600)
+        assert is_old(sms, row, first_read=True, now=T0 + 2)  # the very first read's baseline, as undated
+    for exact in (T0 - 7200, str(T0 - 7200), "2027-01-15T08:00:00+03:00"):
+        sms = Sms.model_validate({"text": "code", "date": exact})
+        assert not sms.date_doubtful
+
+
 def test_fingerprints_keep_missing_fields_and_repeats_apart() -> None:
     entries = [(_sms("same", None), False), (_sms("same", None), False), (_sms("same", None, ""), False)]
     prints = fingerprints(5, entries)
     assert len(set(prints)) == 3
     assert prints == fingerprints(5, entries)  # stable from one read to the next
-    assert fingerprints(5, [(_sms("x"), False)]) != fingerprints(5, [(_sms("x"), True)])
+    assert fingerprints(5, [(_sms("x"), False)]) != fingerprints(6, [(_sms("x"), False)])
+
+
+def test_an_sms_moved_from_other_services_to_the_orders_own_list_is_not_new() -> None:
+    code = _sms("Telegram code 123456")
+    first = unseen(5, [(code, True)], set())  # read once among OtherSms
+    assert len(first) == 1
+    seen = {first[0][2]}
+    assert unseen(5, [(code, False)], seen) == []  # then in SmsList, once its service was added
+    assert unseen(5, [(code, False), (code, True)], set())[0][1] is False  # both at once: one SMS, own
+
+
+def test_fingerprints_stored_before_the_upgrade_still_count_as_seen() -> None:
+    code, twice = _sms("Your code 1"), _sms("same", None)
+    entries = [(code, True), (twice, False), (twice, False)]
+    stored = {
+        legacy_fingerprint(5, code, other=True),
+        legacy_fingerprint(5, twice, other=False),
+        legacy_fingerprint(5, twice, other=False, repeat=2),
+    }
+    assert unseen(5, entries, stored) == []
+    assert unseen(5, [(code, False)], stored) == []  # and after SMSPVA moved it to the own list
+    assert len(unseen(5, [*entries, (twice, False)], stored)) == 1  # a third equal text is new
 
 
 def test_key_rechecks_back_off_then_go_hourly_then_daily() -> None:
