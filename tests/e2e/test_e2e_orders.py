@@ -25,10 +25,24 @@ def cb(action: OrderAction, order_id: int) -> str:
     return OrderCb(action=action, order_id=order_id).pack()
 
 
+def _is_push(message: BotMessage) -> bool:
+    """A notification (an SMS push, a notice): its callback buttons carry the notification mark."""
+    return any(
+        str(button.get("callback_data", "")).startswith("!") for row in message.buttons() for button in row
+    )
+
+
 async def open_list(tg: FakeTelegram, user: FakeUser) -> BotMessage:
+    """/orders, and the list it answers with (an SMS push may arrive in between: it is not the list)."""
     before = max((m.message_id for m in tg.messages(user.id)), default=0)
     tg.send_text(user, "/orders")
-    return await tg.wait_message(user.id, after=before)
+
+    def listing() -> BotMessage | None:
+        fresh = [m for m in tg.messages(user.id) if m.message_id > before and not _is_push(m)]
+        return fresh[0] if fresh else None
+
+    found: BotMessage = await tg.wait_for(listing, timeout=10)
+    return found
 
 
 async def open_card(tg: FakeTelegram, user: FakeUser, order_id: int) -> BotMessage:

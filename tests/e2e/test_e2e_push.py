@@ -306,8 +306,10 @@ def _odd_sms_items(smspva: FakeSmspva) -> None:
             if "undated" in item["text"]:
                 del item["date"]
             if "textdate" in item["text"]:
-                # A string date of now (read as UTC): not before the bot knew the order.
-                item["date"] = datetime.fromtimestamp(smspva.now(), UTC).strftime("%d.%m.%Y %H:%M")
+                # The SMS's own date as a string (read as UTC): not before the bot knew the order. It
+                # is the item's date, so it stays the same in every answer (formatted from it, not
+                # from the clock, which may pass a minute boundary between two reads).
+                item["date"] = datetime.fromtimestamp(int(item["date"]), UTC).strftime("%d.%m.%Y %H:%M")
             if "anonymous" in item["text"]:
                 del item["sender"]
         return items
