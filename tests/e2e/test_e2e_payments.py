@@ -81,8 +81,9 @@ async def test_price_change_between_summary_and_confirm_shows_a_new_summary(
     assert "$42.00" in summary.text  # Airbnb at 6/day for a week
     smspva.set_price("RU", "opt46", 7)
     assert runner.app is not None
-    # Someone's screen refreshed the 30-second catalog meanwhile (or the cache aged out).
-    await runner.app.deps.catalog.services("RU", Period(PeriodType.WEEK, 1), refresh=True)
+    # Someone's screen refreshed the 30-second catalog meanwhile (or the cache aged out); linked
+    # users are priced with their own key.
+    await runner.app.deps.catalog.services("RU", Period(PeriodType.WEEK, 1), refresh=True, apikey=API_KEY)
     again = await press(tg, alice, summary, "✅", expect="changed", timeout=10)
     assert smspva.calls_of("create") == []
     assert "$49.00" in again.text
@@ -102,7 +103,7 @@ async def test_no_numbers_left_at_confirm_is_not_a_create(
     summary = await to_summary(tg, alice)
     smspva.set_count("RU", "opt46", 0)
     assert runner.app is not None
-    await runner.app.deps.catalog.services("RU", Period(PeriodType.WEEK, 1), refresh=True)
+    await runner.app.deps.catalog.services("RU", Period(PeriodType.WEEK, 1), refresh=True, apikey=API_KEY)
     again = await press(tg, alice, summary, "✅", expect="changed", timeout=10)
     assert "No numbers are available" in again.text
     assert smspva.calls_of("create") == []
