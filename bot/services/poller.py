@@ -82,6 +82,12 @@ DISCOVERY_SECONDS = 300.0
 USERS_REFRESH_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
 MAX_POLLS_PER_SECOND = 100.0
+# An online number's `sms` is read every SMS_GAP_FACTOR x POLL_ACTIVE_SECONDS (4.7 s at 5: an SMS
+# waits 0-4.7 s for its read, p95 under 5 s with sending), and `orders` then runs every
+# ONLINE_ORDERS_IDLE_FACTOR x POLL_IDLE_SECONDS (90 s at 30): 766 + 40 = 806 calls per online
+# number-hour, no more than the 810 of `orders` every 5 s plus a 30-s `sms` sweep.
+SMS_GAP_FACTOR = 0.94
+ONLINE_ORDERS_IDLE_FACTOR = 3.0
 # Assumption: SMSPVA's clock and ours differ by less than this (NTP-synced servers differ by far
 # less; minutes cover a badly kept clock). An SMS within it of first sight is pushed: better an SMS
 # the user saw on the web page a minute before linking the key than a lost one.
@@ -142,6 +148,7 @@ class _Known:
     owed: bool = True  # a read is owed: first poll since (re)start, a failed read or a failed write
     failures: int = 0
     retry_at: float = 0.0  # per-order backoff of `sms` calls (monotonic)
+    order: Order | None = None  # as the last `orders` answer listed it (the `sms` ticks use it)
 
 
 @dataclass(slots=True)
@@ -155,6 +162,10 @@ class _UserState:
     orders: dict[int, _Known] = field(default_factory=dict)
     active_until: float = 0.0  # poll fast until then (recent rental / activation)
     loaded: bool = False
+    next_orders: bool = True  # what the scheduled poll is: an `orders` round, or an `sms` tick
+    orders_due: float = 0.0  # the next `orders` round (monotonic)
+    sms_due: float | None = None  # the next `sms` tick while a number is online, else None
+    sms_turn: int = 0  # round robin over the online numbers
 
 
 class SmsPoller:
@@ -176,6 +187,8 @@ class SmsPoller:
         self._notifier = notifier
         self._active = active_seconds
         self._idle = idle_seconds
+        self._sms_gap = SMS_GAP_FACTOR * active_seconds
+        self._online_orders = ONLINE_ORDERS_IDLE_FACTOR * idle_seconds
         self.key_recheck_offsets = tuple(key_recheck_offsets)
         # Back off per key while SMSPVA fails, but never for longer than ten idle intervals.
         self._max_backoff = min(MAX_BACKOFF_SECONDS, 10 * idle_seconds)
@@ -192,11 +205,36 @@ class SmsPoller:
 
     # --- scheduling ---------------------------------------------------------------------------
 
-    def _schedule(self, user_id: int, state: _UserState, due: float) -> None:
+    def _schedule(self, user_id: int, state: _UserState, due: float, *, orders: bool = True) -> None:
         # A heap with lazy invalidation: an entry counts only while it matches state.next_due.
         state.next_due = due
+        state.next_orders = orders
+        if orders:
+            state.orders_due = due
         heapq.heappush(self._heap, (due, user_id))
         self._wake.set()
+
+    def _schedule_plan(self, user_id: int, state: _UserState) -> None:
+        """The next call of a key: its `orders` round, or else its next `sms` tick. An `orders` round
+        goes first only with a full pace before the tick (or when overdue past the last tick), so the
+        ticks keep their rhythm when the pace allows it."""
+        if state.sms_due is None or state.orders_due <= state.sms_due - self._client.spacing(state.apikey):
+            self._schedule(user_id, state, state.orders_due)
+        else:
+            self._schedule(user_id, state, state.sms_due, orders=False)
+
+    def _tick(self, state: _UserState, online: int) -> float:
+        """Seconds between two `sms` ticks of a key: each online number is read every
+        SMS_GAP_FACTOR x POLL_ACTIVE_SECONDS, the numbers of one key share its pace."""
+        return max(self._sms_gap / max(online, 1), self._client.spacing(state.apikey))
+
+    @staticmethod
+    def _online(state: _UserState, now: float) -> list[tuple[int, _Known]]:
+        return [
+            (order_id, known)
+            for order_id, known in sorted(state.orders.items())
+            if known.state == OrderState.ACTIVE and known.order is not None and known.retry_at <= now
+        ]
 
     def _recheck_due(self, state: _UserState) -> float:
         assert state.paused_at is not None
@@ -211,6 +249,7 @@ class SmsPoller:
         state = self._state.get(user_id)
         if state is not None and state.paused_at is None:
             state.active_until = time.monotonic() + RECENT_ACTIVITY_SECONDS
+            state.orders_due = time.monotonic()  # an `orders` round next, before any `sms` tick
             if user_id not in self._inflight:
                 self._schedule(user_id, state, time.monotonic())
         self._wake.set()
@@ -296,33 +335,59 @@ class SmsPoller:
             await asyncio.gather(*pending, return_exceptions=True)
 
     def _interval(self, state: _UserState) -> float:
+        """Seconds to the next `orders` round. An online number's SMS are caught by its `sms` ticks,
+        so while every live order is online or idle `orders` (states, new numbers) runs only every
+        ONLINE_ORDERS_IDLE_FACTOR x POLL_IDLE_SECONDS; an activating order, one that just went
+        offline, or a recent rental without an online number yet keeps it at POLL_ACTIVE_SECONDS."""
         now = time.monotonic()
+        online = False
+        interval = self._idle
+        for known in state.orders.values():
+            if known.state == OrderState.ACTIVATING:
+                return self._active
+            if known.offline_since is not None and now - known.offline_since < OFFLINE_GRACE_SECONDS:
+                return self._active
+            online = online or known.state == OrderState.ACTIVE
+            if known.owed and known.retry_at > now:
+                interval = min(interval, max(self._active, known.retry_at - now))
+        if online:
+            return max(interval, self._online_orders)
         if now < state.active_until:
             return self._active
         if not state.orders:
             return DISCOVERY_SECONDS
-        for known in state.orders.values():
-            if known.state in (OrderState.ACTIVE, OrderState.ACTIVATING):
-                return self._active
-            if known.offline_since is not None and now - known.offline_since < OFFLINE_GRACE_SECONDS:
-                return self._active
-            if known.owed and known.retry_at > now:
-                return min(self._idle, max(self._active, known.retry_at - now))
-        return self._idle
+        return interval
 
     async def _poll(self, user_id: int, state: _UserState) -> None:
         started = time.monotonic()
         next_due: float | None = None
+        planned = False
         try:
             if state.paused_at is not None and not await self._recheck_key(user_id, state):
                 next_due = self._recheck_due(state)
                 return
-            await self._poll_user(user_id, state)
-            state.failures = 0
-            interval = self._interval(state)
-            # Keep the user's phase: the next poll is one interval after this one was due (but never
-            # in the past, when polls run late under load).
-            next_due = max(state.next_due + interval, started + min(interval, self._active))
+            if state.next_orders or state.sms_due is None:
+                await self._poll_user(user_id, state)
+                state.failures = 0
+                interval = self._interval(state)
+                # Keep the user's phase: the next poll is one interval after this one was due (but
+                # never in the past, when polls run late under load).
+                state.orders_due = max(state.next_due + interval, started + min(interval, self._active))
+                online = len(self._online(state, started))
+                if not online:
+                    state.sms_due = None
+                elif state.sms_due is None or state.sms_due < started:
+                    state.sms_due = started + self._tick(state, online)
+            else:
+                await self._sms_tick(user_id, state)
+                online = len(self._online(state, time.monotonic()))
+                if online and state.sms_due is not None:
+                    tick = self._tick(state, online)
+                    # Keep the rhythm (one tick after this one was due), never in the past.
+                    state.sms_due = max(state.sms_due + tick, started + min(tick, self._sms_gap))
+                else:
+                    state.sms_due = None
+            planned = True
         except SmspvaUnavailable:
             state.failures += 1
             delay = min(self._max_backoff, self._active * 2 ** min(state.failures, 10))
@@ -347,8 +412,12 @@ class SmsPoller:
             self.polls += 1
             self._inflight.pop(user_id, None)
             self._slots.release()
-            if next_due is not None and self._state.get(user_id) is state:
-                self._schedule(user_id, state, next_due)
+            if self._state.get(user_id) is state:
+                if planned:
+                    self._schedule_plan(user_id, state)
+                elif next_due is not None:
+                    state.sms_due = None  # backing off (or paused): the whole key waits
+                    self._schedule(user_id, state, next_due)
 
     # --- the key ------------------------------------------------------------------------------
 
@@ -410,6 +479,7 @@ class SmsPoller:
             if known.state == OrderState.ACTIVE and order.state != OrderState.ACTIVE:
                 known.offline_since = time.monotonic()
             known.state = order.state
+            known.order = order
             if row is not None and self._wants_sms(order, row, known):
                 user = user or await self._users.get(user_id)
                 if user is not None:
@@ -442,11 +512,28 @@ class SmsPoller:
         now = time.monotonic()
         if known.retry_at > now:
             return False  # this order's `sms` calls are backing off; the others go on
-        if not row.sms_synced or order.hasnewsms or known.owed:
-            return True  # the first read, SMSPVA says there is something new, or a read is owed
-        online = order.state == OrderState.ACTIVE
+        if not row.sms_synced or known.owed:
+            return True  # the first read, or a read is owed
+        if order.state == OrderState.ACTIVE:
+            return False  # online: its `sms` ticks read it (`hasnewsms` included) within a tick
+        if order.hasnewsms:
+            return True  # SMSPVA says there is something new
         just_offline = known.offline_since is not None and now - known.offline_since < OFFLINE_GRACE_SECONDS
-        return (online or just_offline) and now - known.sms_checked >= self._idle
+        return just_offline and now - known.sms_checked >= self._idle
+
+    async def _sms_tick(self, user_id: int, state: _UserState) -> None:
+        """One `sms` call: the next online number of this key, round robin."""
+        online = self._online(state, time.monotonic())
+        if not online:
+            return
+        order_id, known = online[state.sms_turn % len(online)]
+        state.sms_turn += 1
+        row = await self._orders.get(order_id)
+        if row is None or row.missing_since is not None or known.order is None:
+            return  # deleted through the bot, or missing from `orders`: the next round decides
+        user = await self._users.get(user_id)
+        if user is not None:
+            await self._read_sms(user, state.apikey, known.order, row, known)
 
     async def _read_sms(
         self, user: UserRow, apikey: str, order: Order, row: UserOrder, known: _Known

@@ -121,7 +121,10 @@ class _Lane:
     interval: float  # current start-to-start spacing: the floor, widened by rejections
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_start: float = -math.inf
+    gap: float = math.inf  # the spacing the current call actually had (start to start)
     not_before: float = -math.inf  # a Retry-After: no start before this
+    learned: float = 0.0  # a spacing SMSPVA refused (+5 %): narrowing stops there ...
+    learned_until: float = -math.inf  # ... until then (it may have lifted the limit since)
     users: int = 0  # holders + waiters
 
 
@@ -545,6 +548,15 @@ class SmspvaClient:
             if lane.users == 0:
                 self._forget_later(apikey, lane)
 
+    def spacing(self, apikey: str | None) -> float:
+        """The key's current start-to-start spacing: the setting, or wider after a rate-limit rejection
+        (a Retry-After still pending counts as spacing too). Schedulers plan with it, so they never queue
+        calls faster than the key may make them."""
+        lane = self._lanes.get(apikey)
+        if lane is None:
+            return self._base_interval(apikey)
+        return max(lane.interval, lane.not_before - time.monotonic())
+
     def _base_interval(self, apikey: str | None) -> float:
         return self._catalog_interval if apikey is None else self._min_interval
 
@@ -553,13 +565,21 @@ class SmspvaClient:
         delay = max(lane.last_start + lane.interval, lane.not_before) - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        lane.last_start = time.monotonic()
+        now = time.monotonic()
+        lane.gap = now - lane.last_start
+        lane.last_start = now
 
     def _widen(self, lane: _Lane, apikey: str | None, method: str, retry_after: float | None) -> None:
         """A rate-limit rejection: double the spacing (at least ``rate_limit_floor``, at most
         ``rate_limit_max``); a Retry-After delays the next start on top."""
         floor = max(self._base_interval(apikey), self._rate_limit_floor)
-        lane.interval = min(self._rate_limit_max, max(lane.interval * 2, floor))
+        # Remember how fast was too fast (a call started after a long pause says only that the
+        # spacing in effect was too short), so narrowing does not walk into the limit again and
+        # again: later calls keep to the pace SMSPVA asked for.
+        refused = min(lane.gap, lane.interval) * 1.05
+        lane.learned = min(self._rate_limit_max, max(lane.learned, refused))
+        lane.learned_until = time.monotonic() + _PENALTY_MEMORY
+        lane.interval = min(self._rate_limit_max, max(lane.interval * 2, floor, lane.learned))
         if retry_after is not None:
             lane.not_before = time.monotonic() + min(retry_after, self._rate_limit_max)
         _log.info(
@@ -570,8 +590,11 @@ class SmspvaClient:
         )
 
     def _narrow(self, lane: _Lane, apikey: str | None) -> None:
-        """A success: the spacing shrinks slowly (5 % a call) back towards, never below, the floor."""
+        """A success: the spacing shrinks slowly (5 % a call) back towards, never below, the floor (or
+        a spacing SMSPVA refused in the last ``_PENALTY_MEMORY`` seconds)."""
         base = self._base_interval(apikey)
+        if time.monotonic() < lane.learned_until:
+            base = max(base, lane.learned)
         if lane.interval > base:
             narrowed = lane.interval * _NARROW_FACTOR
             lane.interval = base if narrowed - base < 0.01 else narrowed

@@ -1008,9 +1008,34 @@ async def test_rate_limit_widening_is_capped_and_never_below_min_interval(make_c
         await client.orders(KEY)
     assert client._lanes[KEY].interval == pytest.approx(0.2)  # 0.05 -> 0.1 -> 0.2 -> capped
     lane = client._lanes[KEY]
+    lane.learned_until = 0.0  # the refused spacing is remembered for a while only
     for _ in range(200):
         client._narrow(lane, KEY)
     assert lane.interval == 0.05  # back to, never below, SMSPVA_MIN_INTERVAL_SECONDS
+
+
+async def test_a_refused_spacing_is_kept_not_probed_again_and_again(make_client: MakeClient) -> None:
+    """SMSPVA refusing calls closer than 0.06 s: after the first refusals the key keeps to that pace
+    instead of narrowing into the limit every few calls (the old behaviour: one refusal in ~5)."""
+    accepted: list[float] = []
+    rejected: list[float] = []
+
+    async def limited(request: httpx.Request) -> httpx.Response:
+        now = time.monotonic()
+        if accepted and now - accepted[-1] < 0.06:
+            rejected.append(now)
+            return refused("Too many requests")
+        accepted.append(now)
+        return ok([])
+
+    client, _ = make_client(limited, rate_limit_floor=0.03, rate_limit_max=1.0)
+    for _ in range(60):
+        await client.orders(KEY)
+    assert len(accepted) == 60
+    assert 1 <= len(rejected) <= 4, rejected
+    lane = client._lanes[KEY]
+    assert lane.learned >= 0.06 * 0.95
+    assert client.spacing(KEY) == lane.interval >= lane.learned
 
 
 async def test_retry_after_is_honoured(make_client: MakeClient) -> None:
