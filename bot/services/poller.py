@@ -19,9 +19,9 @@ only; the user's other orders go on.
 
 Concurrency. A poll spends most of its time waiting: on SMSPVA, and on the client's per-key spacing
 between its `orders` and `sms` calls (1 s by default) while it holds its slot, so up to 256 polls are
-in flight. Starts are capped at MAX_POLLS_PER_SECOND (~1.7 ms of CPU per SMSPVA call): past that the
-intervals stretch instead of the event loop saturating, so sending to Telegram and answering
-button presses never starve.
+in flight. Starts are spaced only when the event loop falls behind (its lag measured every 0.1 s
+above LAG_TARGET_SECONDS): then the intervals stretch instead of the loop saturating, so sending to
+Telegram and answering button presses never starve; when it keeps up, nothing is capped.
 
 Every SMS once. Reading `sms` may clear `hasnewsms` upstream, so whatever is read goes into the outbox
 and the seen-set in one transaction (through the Notifier); when that write fails the order owes a
@@ -81,7 +81,12 @@ OFFLINE_GRACE_SECONDS = 120
 DISCOVERY_SECONDS = 300.0
 USERS_REFRESH_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
-MAX_POLLS_PER_SECOND = 100.0
+# Poll starts are spaced only while the event loop lags (measured every LAG_PROBE_SECONDS): above
+# LAG_TARGET_SECONDS the spacing grows (x1.5, up to MAX_START_GAP_SECONDS), below half of it it
+# shrinks (x0.7) back to none. No constant cap: an idle loop starts every poll that is due.
+LAG_PROBE_SECONDS = 0.1
+LAG_TARGET_SECONDS = 0.05
+MAX_START_GAP_SECONDS = 0.05
 # An online number's `sms` is read every SMS_GAP_FACTOR x POLL_ACTIVE_SECONDS (4.7 s at 5: an SMS
 # waits 0-4.7 s for its read, p95 under 5 s with sending), and `orders` then runs every
 # ONLINE_ORDERS_IDLE_FACTOR x POLL_IDLE_SECONDS (90 s at 30): 766 + 40 = 806 calls per online
@@ -149,6 +154,9 @@ class _Known:
     failures: int = 0
     retry_at: float = 0.0  # per-order backoff of `sms` calls (monotonic)
     order: Order | None = None  # as the last `orders` answer listed it (the `sms` ticks use it)
+    # The order's seen-set as last read from or written to the database (only the poller writes
+    # it): a read that finds nothing new costs no database work. None: not known yet.
+    seen: set[str] | None = None
 
 
 @dataclass(slots=True)
@@ -196,6 +204,9 @@ class SmsPoller:
         self._state: dict[int, _UserState] = {}
         self._heap: list[tuple[float, int]] = []
         self._next_start = 0.0
+        self._start_gap = 0.0  # seconds between poll starts: 0 unless the loop lags
+        self._probe: asyncio.TimerHandle | None = None
+        self.loop_lag = 0.0  # the event loop's most recent lag, seconds (health, start spacing)
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._last_refresh = 0.0
@@ -290,7 +301,32 @@ class SmsPoller:
             del self._state[gone]
         self._last_refresh = now
 
+    def _probe_lag(self, expected: float) -> None:
+        """Timer callback: how late the loop ran it is the loop's lag; it sets the start spacing."""
+        loop = asyncio.get_running_loop()
+        lag = max(0.0, loop.time() - expected)
+        self.loop_lag = lag
+        if lag > LAG_TARGET_SECONDS:
+            self._start_gap = min(MAX_START_GAP_SECONDS, max(self._start_gap * 1.5, 0.0005))
+        elif lag < LAG_TARGET_SECONDS / 2:
+            self._start_gap = 0.0 if self._start_gap < 0.0002 else self._start_gap * 0.7
+        if not self._stopping:
+            at = loop.time() + LAG_PROBE_SECONDS
+            self._probe = loop.call_at(at, self._probe_lag, at)
+
     async def run(self, heartbeat: Heartbeat | None = None) -> None:
+        if self._probe is None:
+            loop = asyncio.get_running_loop()
+            at = loop.time() + LAG_PROBE_SECONDS
+            self._probe = loop.call_at(at, self._probe_lag, at)
+        try:
+            await self._run(heartbeat)
+        finally:
+            if self._probe is not None:
+                self._probe.cancel()
+                self._probe = None
+
+    async def _run(self, heartbeat: Heartbeat | None) -> None:
         while not self._stopping:
             if heartbeat is not None:
                 heartbeat.beat()  # a round of the scheduler: /healthz sees a hung or crashed poller
@@ -306,10 +342,11 @@ class SmsPoller:
                 if state is None or state.next_due != due or user_id in self._inflight:
                     continue
                 await self._slots.acquire()  # backpressure: at most `concurrency` polls at once
-                gap = self._next_start - time.monotonic()
-                if gap > 0:
-                    await asyncio.sleep(gap)
-                self._next_start = max(time.monotonic(), self._next_start) + 1.0 / MAX_POLLS_PER_SECOND
+                if self._start_gap > 0:  # the loop lags: space the starts
+                    gap = self._next_start - time.monotonic()
+                    if gap > 0:
+                        await asyncio.sleep(gap)
+                    self._next_start = max(time.monotonic(), self._next_start) + self._start_gap
                 self.lag = max(0.0, time.monotonic() - due) if state.paused_at is None else self.lag
                 self._inflight[user_id] = asyncio.create_task(
                     self._poll(user_id, state), name=f"poll-{user_id}"
@@ -483,8 +520,11 @@ class SmsPoller:
             if row is not None and self._wants_sms(order, row, known):
                 user = user or await self._users.get(user_id)
                 if user is not None:
-                    await self._read_sms(user, state.apikey, order, row, known)
+                    await self._read_sms(user_id, state.apikey, order, known, row=row, user=user)
         missing = [order_id for order_id in rows if order_id not in live_ids]
+        for order_id in missing:
+            if (known := state.orders.get(order_id)) is not None:
+                known.order = None  # not listed: no `sms` ticks until it is listed again
         gone = await self._orders.mark_missing(missing, polls=GONE_AFTER_POLLS, seconds=GONE_AFTER_SECONDS)
         for order_id in gone:
             state.orders.pop(order_id, None)
@@ -526,17 +566,20 @@ class SmsPoller:
         online = self._online(state, time.monotonic())
         if not online:
             return
-        order_id, known = online[state.sms_turn % len(online)]
+        _order_id, known = online[state.sms_turn % len(online)]
         state.sms_turn += 1
-        row = await self._orders.get(order_id)
-        if row is None or row.missing_since is not None or known.order is None:
-            return  # deleted through the bot, or missing from `orders`: the next round decides
-        user = await self._users.get(user_id)
-        if user is not None:
-            await self._read_sms(user, state.apikey, known.order, row, known)
+        if known.order is not None:
+            await self._read_sms(user_id, state.apikey, known.order, known)
 
     async def _read_sms(
-        self, user: UserRow, apikey: str, order: Order, row: UserOrder, known: _Known
+        self,
+        user_id: int,
+        apikey: str,
+        order: Order,
+        known: _Known,
+        *,
+        row: UserOrder | None = None,
+        user: UserRow | None = None,
     ) -> None:
         known.owed = True  # until what is read is written
         try:
@@ -557,18 +600,32 @@ class SmsPoller:
             return
         known.failures = 0
         known.sms_checked = time.monotonic()
-        await self._record_sms(user, order, row, batch.sms, batch.other)
+        entries = [(sms, False) for sms in batch.sms] + [(sms, True) for sms in batch.other]
+        prints = fingerprints(order.id, entries)
+        if known.seen is not None and known.seen.issuperset(prints):
+            known.owed = False  # nothing new (the cache is set only once the first read is recorded)
+            return
+        row = row or await self._orders.get(order.id)
+        user = user or await self._users.get(user_id)
+        if row is None or row.missing_since is not None or user is None:
+            return  # deleted, or missing from `orders`: the next round decides (a read stays owed)
+        await self._record_sms(user, order, row, entries, prints, known)
         known.owed = False
 
     async def _record_sms(
-        self, user: UserRow, order: Order, row: UserOrder, own: list[Sms], other: list[Sms]
+        self,
+        user: UserRow,
+        order: Order,
+        row: UserOrder,
+        entries: list[tuple[Sms, bool]],
+        prints: list[str],
+        known: _Known,
     ) -> None:
         # Oldest first for the chat (sorted by date below; undated ones last, in the answer's order).
-        entries = [(sms, False) for sms in own] + [(sms, True) for sms in other]
-        prints = fingerprints(order.id, entries)
         seen = await self._orders.seen_fingerprints(order.id)
         fresh = [(sms, o, p) for (sms, o), p in zip(entries, prints, strict=True) if p not in seen]
         if not fresh and row.sms_synced:
+            known.seen = seen
             return
         now = time.time()
         first_read = not row.sms_synced
@@ -588,6 +645,7 @@ class SmsPoller:
         added = await self._notifier.queue(
             messages, record=self._orders.sms_recorder(order.id, [item[2] for item in fresh])
         )
+        known.seen = seen | {item[2] for item in fresh}  # written, with sms_synced = 1
         if added or old:
             log.info("sms queued user_id=%s order_id=%s messages=%s old=%s", user.id, order.id, added, old)
 
