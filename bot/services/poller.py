@@ -174,6 +174,7 @@ class _UserState:
     orders_due: float = 0.0  # the next `orders` round (monotonic)
     sms_due: float | None = None  # the next `sms` tick while a number is online, else None
     sms_turn: int = 0  # round robin over the online numbers
+    pokes: int = 0  # SmsPoller.poke calls (one during a round asks for another round at once)
 
 
 class SmsPoller:
@@ -240,11 +241,15 @@ class SmsPoller:
         return max(self._sms_gap / max(online, 1), self._client.spacing(state.apikey))
 
     @staticmethod
-    def _online(state: _UserState, now: float) -> list[tuple[int, _Known]]:
+    def _online(state: _UserState, now: float | None = None) -> list[tuple[int, _Known]]:
+        """The key's online, listed numbers (with `now`: only those whose `sms` is not backing off;
+        the ticks go on through a backoff and skip the number until it ends)."""
         return [
             (order_id, known)
             for order_id, known in sorted(state.orders.items())
-            if known.state == OrderState.ACTIVE and known.order is not None and known.retry_at <= now
+            if known.state == OrderState.ACTIVE
+            and known.order is not None
+            and (now is None or known.retry_at <= now)
         ]
 
     def _recheck_due(self, state: _UserState) -> float:
@@ -261,6 +266,7 @@ class SmsPoller:
         if state is not None and state.paused_at is None:
             state.active_until = time.monotonic() + RECENT_ACTIVITY_SECONDS
             state.orders_due = time.monotonic()  # an `orders` round next, before any `sms` tick
+            state.pokes += 1
             if user_id not in self._inflight:
                 self._schedule(user_id, state, time.monotonic())
         self._wake.set()
@@ -399,6 +405,7 @@ class SmsPoller:
         started = time.monotonic()
         next_due: float | None = None
         planned = False
+        pokes = state.pokes
         try:
             if state.paused_at is not None and not await self._recheck_key(user_id, state):
                 next_due = self._recheck_due(state)
@@ -410,14 +417,16 @@ class SmsPoller:
                 # Keep the user's phase: the next poll is one interval after this one was due (but
                 # never in the past, when polls run late under load).
                 state.orders_due = max(state.next_due + interval, started + min(interval, self._active))
-                online = len(self._online(state, started))
+                if state.pokes != pokes:  # a rental or activation while this round ran: once more
+                    state.orders_due = time.monotonic()
+                online = len(self._online(state))
                 if not online:
                     state.sms_due = None
                 elif state.sms_due is None or state.sms_due < started:
                     state.sms_due = started + self._tick(state, online)
             else:
                 await self._sms_tick(user_id, state)
-                online = len(self._online(state, time.monotonic()))
+                online = len(self._online(state))
                 if online and state.sms_due is not None:
                     tick = self._tick(state, online)
                     # Keep the rhythm (one tick after this one was due), never in the past.
