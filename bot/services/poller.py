@@ -47,7 +47,6 @@ for a day, then daily) and the user is resumed, with one notice, the first time 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import heapq
 import logging
@@ -363,8 +362,13 @@ class SmsPoller:
                 USERS_REFRESH_SECONDS,
                 max(0.0, self._last_refresh + USERS_REFRESH_SECONDS - now),
             )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(wait, 0.005))
+            if not self._wake.is_set():
+                # A timer rather than wait_for (a task per round): the loop runs hundreds of times a second.
+                timer = asyncio.get_running_loop().call_later(max(wait, 0.005), self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    timer.cancel()
             self._wake.clear()
 
     async def stop(self) -> None:
