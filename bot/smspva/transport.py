@@ -20,6 +20,7 @@ from typing import Final
 
 import aiohttp
 import httpx
+from yarl import URL
 
 __all__ = ["AiohttpTransport"]
 
@@ -61,7 +62,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             async with self._get_session().request(
                 request.method,
-                str(request.url),
+                URL(str(request.url), encoded=True),  # httpx has encoded it already
                 headers=headers,
                 data=body,
                 allow_redirects=False,
