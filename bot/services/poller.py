@@ -1,21 +1,25 @@
 """Watches every linked user's orders and pushes each new SMS (and state change) to their chat.
 
-Schedule. Each user has a phase (their id spread over the interval, so users are evenly spread and
-never poll in a herd) and is polled every POLL_ACTIVE_SECONDS while an order is activating (2) or
-active (1), or was rented or activated in the last 30 minutes; every POLL_IDLE_SECONDS otherwise.
-Users with no live order at all are checked every DISCOVERY_SECONDS, only to notice numbers rented
-on the website. One poll per user (so per key) is in flight at a time, and the client spaces calls
-per key on top.
+Schedule. One schedule per user (so per key). While a number is online (state 1) the call that
+catches its SMS is `sms`: the key makes an `sms` tick every SMS_GAP_FACTOR x POLL_ACTIVE_SECONDS
+(4.7 s at 5), round robin over its online numbers and never faster than the key's current pace
+(`SmspvaClient.spacing`, wider after a rate-limit rejection): n numbers are each read every
+max(4.7 s, n x pace). `orders` (states, `hasnewsms`, new numbers) then runs every
+ONLINE_ORDERS_IDLE_FACTOR x POLL_IDLE_SECONDS (90 s), between two ticks when the pace leaves room:
+766 + 40 = 806 calls per online number-hour, no more than the 810 of the schedule before (`orders`
+every 5 s plus a 30-s `sms` sweep), for a p95 latency under 5 s instead of ~6. Without an online
+number, `orders` runs every POLL_ACTIVE_SECONDS while an order is activating (2) or went offline in
+the last two minutes, or was rented or activated in the last 30 minutes; every POLL_IDLE_SECONDS
+otherwise. Users with no live order at all are checked every DISCOVERY_SECONDS, only to notice
+numbers rented on the website. Each user has a phase (their id spread over the interval), so users
+never poll in a herd. One call per key is in flight at a time, and the client spaces calls per key.
 
-Which orders get an `sms` call. Rule chosen: at once when `hasnewsms` is set; and, as a safety
-sweep, once per POLL_IDLE_SECONDS while the number is online (state 1) or went offline less than
-two minutes ago; and once for every order when the poller (re)starts watching a user (after a
-restart or a key pause, SMS may have come and been read elsewhere). `hasnewsms` alone is not enough:
-another client (the web page) reading the SMS may clear it before we look, and an SMS can only arrive
-while the number is online — the sweep catches those. Reading `sms` on every 5-second poll of an
-online number would double the upstream cost of always-active numbers (1,440 calls/h instead of
-about 830) for no gain in the common case. A refused or failing `sms` call backs off that order
-only; the user's other orders go on.
+Which orders get an `sms` call in an `orders` round: at once when `hasnewsms` is set on an order that
+is not online (online ones are read by their ticks); once per POLL_IDLE_SECONDS while the number
+went offline less than two minutes ago; and once for every order when the poller (re)starts watching
+a user (after a restart or a key pause, SMS may have come and been read elsewhere). `hasnewsms` alone
+is not enough: another client (the web page) reading the SMS may clear it before we look. A refused
+or failing `sms` call backs off that order only; the user's other orders go on.
 
 Concurrency. A poll spends most of its time waiting: on SMSPVA, and on the client's per-key spacing
 between its `orders` and `sms` calls (1 s by default) while it holds its slot, so up to 256 polls are
