@@ -639,7 +639,8 @@ class SmsPoller:
         known: _Known,
     ) -> None:
         # Oldest first for the chat (sorted by date below; undated ones last, in the answer's order).
-        seen = await self._orders.seen_fingerprints(order.id)
+        # The cache is exact once set (only the poller writes the seen-set, and only after the write).
+        seen = known.seen if known.seen is not None else await self._orders.seen_fingerprints(order.id)
         fresh = [(sms, o, p) for (sms, o), p in zip(entries, prints, strict=True) if p not in seen]
         if not fresh and row.sms_synced:
             known.seen = seen
