@@ -87,6 +87,7 @@ _TRANSIENT_4XX: Final = frozenset({408, 425, 429})
 _NON_DIGITS = re.compile(r"\D+")
 _NARROW_FACTOR: Final = 0.95  # per success, after a rate-limit rejection widened a lane
 _PENALTY_MEMORY: Final = 300.0  # seconds an idle, widened lane is remembered
+_URL_CACHE_SIZE: Final = 20_000  # parsed request URLs kept (two per online number: `orders`, `sms`)
 
 _T = TypeVar("_T")
 _M = TypeVar("_M", bound=BaseModel)
@@ -198,6 +199,7 @@ class SmspvaClient:
         self._transport = transport if transport is not None else httpx.AsyncHTTPTransport()
         self._headers = httpx.Headers({"User-Agent": _user_agent(), "Accept": "application/json"})
         self._timeouts = httpx.Timeout(timeout, connect=_CONNECT_TIMEOUT).as_dict()
+        self._urls: dict[str, httpx.URL] = {}
 
     async def aclose(self) -> None:
         await self._transport.aclose()
@@ -482,10 +484,7 @@ class SmspvaClient:
         """One GET; returns ``status`` (0 or 1) and the body of an answer in the API's own format."""
         try:
             request = httpx.Request(
-                "GET",
-                f"{self._url}?{urlencode(query)}",
-                headers=self._headers,
-                extensions={"timeout": self._timeouts},
+                "GET", self._request_url(query), headers=self._headers, extensions={"timeout": self._timeouts}
             )
             response = await self._transport.handle_async_request(request)
             try:
@@ -536,6 +535,18 @@ class SmspvaClient:
         if status is None:
             raise SmspvaUnavailable(method, "bad_status", request_sent=True, status_code=code)
         return status, body
+
+    def _request_url(self, query: Mapping[str, str]) -> httpx.URL:
+        """The parsed URL of a query. The poller repeats the same few queries (a key's `orders`, an
+        order's `sms`) every few seconds, and httpx parses URLs in pure Python: parsed ones are kept
+        (at most ``_URL_CACHE_SIZE``, the cache starts over when full)."""
+        raw = f"{self._url}?{urlencode(query)}"
+        url = self._urls.get(raw)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            url = self._urls[raw] = httpx.URL(raw)
+        return url
 
     @contextlib.asynccontextmanager
     async def _lane(self, apikey: str | None) -> AsyncIterator[_Lane]:

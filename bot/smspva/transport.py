@@ -26,6 +26,7 @@ __all__ = ["AiohttpTransport"]
 
 # Headers that describe the wire form of the body; the body handed to httpx is already decoded.
 _WIRE_HEADERS: Final = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+_URL_CACHE_SIZE: Final = 20_000
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -35,6 +36,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._limit = limit
         self._keepalive = keepalive
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}  # the same few URLs come again every few seconds
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -59,10 +61,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in request.headers.raw}
         headers.pop("Host", None)  # aiohttp writes it from the URL
         body = request.content or None
+        raw_url = str(request.url)
+        url = self._urls.get(raw_url)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            url = self._urls[raw_url] = URL(raw_url, encoded=True)  # httpx has encoded it already
         try:
             async with self._get_session().request(
                 request.method,
-                URL(str(request.url), encoded=True),  # httpx has encoded it already
+                url,
                 headers=headers,
                 data=body,
                 allow_redirects=False,
