@@ -63,6 +63,8 @@ from tests.fakes.telegram import FakeTelegram, FakeUser
 FIRST_USER_ID = 500_001
 TARGET_RATE_PER_SECOND = 25.0
 TARGET_RSS_MB = 200.0
+TARGET_CPU_MS_PER_CALL = 0.7  # bot CPU seconds per SMSPVA call in the idle window (poll included)
+TARGET_INTERVAL_FACTOR = 1.1  # effective poll interval <= 1.1 x POLL_ACTIVE_SECONDS (5.5 s at 5)
 REF_RE = re.compile(r"ref:(\d{6}):end")
 
 
@@ -287,6 +289,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for method in fake_after["by_method"]
         }
         orders_calls = calls.get("orders", 0)
+        # The read that catches an SMS of an online number: `orders` (hasnewsms) on the old schedule,
+        # the `sms` tick on the new one; whichever runs more often is the effective poll interval.
+        catching = max(orders_calls, calls.get("sms", 0))
+        total_calls = sum(calls.values())
         cpu = bot_after.cpu_seconds - bot_before.cpu_seconds
         result["idle"] = {
             "seconds": round(seconds, 1),
@@ -295,13 +301,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "bot_cpu_percent_of_one_core": round(100 * cpu / seconds, 1),
             "smspva_calls": calls,
             "smspva_calls_per_second": round(sum(calls.values()) / seconds, 1),
-            "effective_poll_interval_seconds": round(n * seconds / orders_calls, 1) if orders_calls else None,
+            "effective_poll_interval_seconds": round(n * seconds / catching, 2) if catching else None,
+            "orders_interval_seconds": round(n * seconds / orders_calls, 1) if orders_calls else None,
+            "bot_cpu_ms_per_call": round(1000 * cpu / total_calls, 3) if total_calls else None,
             "smspva_fake_cpu_seconds": round(fake_after["cpu_seconds"] - fake_before["cpu_seconds"], 2),
             "bench_process_cpu_seconds": round(bench_after - bench_before, 2),
         }
         print(
             f"  idle: bot {cpu:.1f} CPU s in {seconds:.0f} s; SMSPVA calls {calls};"
-            f" effective poll interval {result['idle']['effective_poll_interval_seconds']} s"
+            f" effective poll interval {result['idle']['effective_poll_interval_seconds']} s;"
+            f" CPU per call {result['idle']['bot_cpu_ms_per_call']} ms"
         )
         final = proc_sample(bot.pid)
         result["bot"] = {
@@ -402,6 +411,13 @@ def main(argv: list[str] | None = None) -> None:
         f"  bot peak RSS {bot.get('peak_rss_mb')} MB; idle: {idle.get('bot_cpu_seconds_per_minute')} CPU s per"
         f" minute, {idle.get('smspva_calls_per_second')} SMSPVA calls/s,"
         f" effective poll interval {idle.get('effective_poll_interval_seconds')} s"
+    )
+    per_call, interval = idle.get("bot_cpu_ms_per_call"), idle.get("effective_poll_interval_seconds")
+    print(
+        f"  CPU per SMSPVA call {per_call} ms (goal <= {TARGET_CPU_MS_PER_CALL}):"
+        f" {verdict(per_call is not None and per_call <= TARGET_CPU_MS_PER_CALL)};"
+        f" effective poll interval {interval} s (goal <= {TARGET_INTERVAL_FACTOR} x POLL_ACTIVE_SECONDS):"
+        f" {verdict(interval is not None and interval <= TARGET_INTERVAL_FACTOR * args.poll_active)}"
     )
     passed = result["pass"]
     print(

@@ -4,8 +4,8 @@ Three kinds of linked users, --per-kind of each (seeded straight into the bot's 
 
 * ``no_orders``  -- a key but no live order (polled only to discover numbers rented on the website);
 * ``idle``       -- one live order, not active (state 0): polled every POLL_IDLE_SECONDS;
-* ``active``     -- one active order (state 1): polled every POLL_ACTIVE_SECONDS; its ``sms`` is read when
-  ``hasnewsms`` is set and, as a sweep, about once per POLL_IDLE_SECONDS.
+* ``active``     -- one active order (state 1): its ``sms`` is read every 0.94 x POLL_ACTIVE_SECONDS (the
+  ``sms`` ticks), ``orders`` every 3 x POLL_IDLE_SECONDS.
 
 The bot runs as ``python -m bot`` in a child process with the production defaults (POLL_ACTIVE_SECONDS=5,
 POLL_IDLE_SECONDS=30, SMSPVA_MIN_INTERVAL_SECONDS=1) unless told otherwise; the SMSPVA fake (in this
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import tempfile
 import time
 from collections import Counter
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import BotProcess, ProcMonitor, bot_process_for, seed_users, wait_synced, write_result
-from bot.services.poller import DISCOVERY_SECONDS
+from bot.services.poller import DISCOVERY_SECONDS, ONLINE_ORDERS_IDLE_FACTOR, SMS_GAP_FACTOR
 from tests.fakes.smspva import FakeSmspva
 from tests.fakes.telegram import FakeTelegram, FakeUser
 
@@ -48,11 +47,10 @@ def expected_per_hour(kind: str, active: float, idle: float, min_interval: float
         return 3600 / DISCOVERY_SECONDS  # orders only
     if kind == "idle":
         return 3600 / idle  # orders only: no sms call for an offline order without hasnewsms
-    # orders on every poll; sms swept once POLL_IDLE_SECONDS have passed since the last sms call (and at
-    # once on hasnewsms). That call starts min_interval after its poll's orders call, so the sweep lands
-    # on every k-th poll: 35 s, not 30 s, with the defaults (823/h rather than 840/h).
-    k = math.ceil((idle + min_interval) / active - 1e-9)
-    return 3600 / active + 3600 / (k * active)
+    # `sms` ticks every SMS_GAP_FACTOR x active (never faster than the key's pace), `orders` every
+    # ONLINE_ORDERS_IDLE_FACTOR x idle: 766 + 40 = 806/h with the defaults.
+    tick = max(SMS_GAP_FACTOR * active, min_interval)
+    return 3600 / tick + 3600 / (ONLINE_ORDERS_IDLE_FACTOR * idle)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,27 +1,31 @@
 """Watches every linked user's orders and pushes each new SMS (and state change) to their chat.
 
-Schedule. Each user has a phase (their id spread over the interval, so users are evenly spread and
-never poll in a herd) and is polled every POLL_ACTIVE_SECONDS while an order is activating (2) or
-active (1), or was rented or activated in the last 30 minutes; every POLL_IDLE_SECONDS otherwise.
-Users with no live order at all are checked every DISCOVERY_SECONDS, only to notice numbers rented
-on the website. One poll per user (so per key) is in flight at a time, and the client spaces calls
-per key on top.
+Schedule. One schedule per user (so per key). While a number is online (state 1) the call that
+catches its SMS is `sms`: the key makes an `sms` tick every SMS_GAP_FACTOR x POLL_ACTIVE_SECONDS
+(4.7 s at 5), round robin over its online numbers and never faster than the key's current pace
+(`SmspvaClient.spacing`, wider after a rate-limit rejection): n numbers are each read every
+max(4.7 s, n x pace). `orders` (states, `hasnewsms`, new numbers) then runs every
+ONLINE_ORDERS_IDLE_FACTOR x POLL_IDLE_SECONDS (90 s), between two ticks when the pace leaves room:
+766 + 40 = 806 calls per online number-hour, no more than the 810 of the schedule before (`orders`
+every 5 s plus a 30-s `sms` sweep), for a p95 latency under 5 s instead of ~6. Without an online
+number, `orders` runs every POLL_ACTIVE_SECONDS while an order is activating (2) or went offline in
+the last two minutes, or was rented or activated in the last 30 minutes; every POLL_IDLE_SECONDS
+otherwise. Users with no live order at all are checked every DISCOVERY_SECONDS, only to notice
+numbers rented on the website. Each user has a phase (their id spread over the interval), so users
+never poll in a herd. One call per key is in flight at a time, and the client spaces calls per key.
 
-Which orders get an `sms` call. Rule chosen: at once when `hasnewsms` is set; and, as a safety
-sweep, once per POLL_IDLE_SECONDS while the number is online (state 1) or went offline less than
-two minutes ago; and once for every order when the poller (re)starts watching a user (after a
-restart or a key pause, SMS may have come and been read elsewhere). `hasnewsms` alone is not enough:
-another client (the web page) reading the SMS may clear it before we look, and an SMS can only arrive
-while the number is online — the sweep catches those. Reading `sms` on every 5-second poll of an
-online number would double the upstream cost of always-active numbers (1,440 calls/h instead of
-about 830) for no gain in the common case. A refused or failing `sms` call backs off that order
-only; the user's other orders go on.
+Which orders get an `sms` call in an `orders` round: at once when `hasnewsms` is set on an order that
+is not online (online ones are read by their ticks); once per POLL_IDLE_SECONDS while the number
+went offline less than two minutes ago; and once for every order when the poller (re)starts watching
+a user (after a restart or a key pause, SMS may have come and been read elsewhere). `hasnewsms` alone
+is not enough: another client (the web page) reading the SMS may clear it before we look. A refused
+or failing `sms` call backs off that order only; the user's other orders go on.
 
 Concurrency. A poll spends most of its time waiting: on SMSPVA, and on the client's per-key spacing
 between its `orders` and `sms` calls (1 s by default) while it holds its slot, so up to 256 polls are
-in flight. Starts are capped at MAX_POLLS_PER_SECOND (~1.7 ms of CPU per SMSPVA call): past that the
-intervals stretch instead of the event loop saturating, so sending to Telegram and answering
-button presses never starve.
+in flight. Starts are spaced only when the event loop falls behind (its lag measured every 0.1 s
+above LAG_TARGET_SECONDS): then the intervals stretch instead of the loop saturating, so sending to
+Telegram and answering button presses never starve; when it keeps up, nothing is capped.
 
 Every SMS once. Reading `sms` may clear `hasnewsms` upstream, so whatever is read goes into the outbox
 and the seen-set in one transaction (through the Notifier); when that write fails the order owes a
@@ -48,7 +52,6 @@ for a day, then daily) and the user is resumed, with one notice, the first time 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import heapq
 import logging
@@ -56,6 +59,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import aiosqlite
 
 from bot.crypto import UndecryptableKeyError
 from bot.db.orders import OrdersRepo, UserOrder
@@ -82,7 +87,18 @@ OFFLINE_GRACE_SECONDS = 120
 DISCOVERY_SECONDS = 300.0
 USERS_REFRESH_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
-MAX_POLLS_PER_SECOND = 100.0
+# Poll starts are spaced only while the event loop lags (measured every LAG_PROBE_SECONDS): above
+# LAG_TARGET_SECONDS the spacing grows (x1.5, up to MAX_START_GAP_SECONDS), below half of it it
+# shrinks (x0.7) back to none. No constant cap: an idle loop starts every poll that is due.
+LAG_PROBE_SECONDS = 0.1
+LAG_TARGET_SECONDS = 0.05
+MAX_START_GAP_SECONDS = 0.05
+# An online number's `sms` is read every SMS_GAP_FACTOR x POLL_ACTIVE_SECONDS (4.7 s at 5: an SMS
+# waits 0-4.7 s for its read, p95 under 5 s with sending), and `orders` then runs every
+# ONLINE_ORDERS_IDLE_FACTOR x POLL_IDLE_SECONDS (90 s at 30): 766 + 40 = 806 calls per online
+# number-hour, no more than the 810 of `orders` every 5 s plus a 30-s `sms` sweep.
+SMS_GAP_FACTOR = 0.94
+ONLINE_ORDERS_IDLE_FACTOR = 3.0
 # Assumption: SMSPVA's clock and ours differ by less than this (NTP-synced servers differ by far
 # less; minutes cover a badly kept clock). An SMS within it of first sight is pushed: better an SMS
 # the user saw on the web page a minute before linking the key than a lost one.
@@ -184,6 +200,10 @@ class _Known:
     owed: bool = True  # a read is owed: first poll since (re)start, a failed read or a failed write
     failures: int = 0
     retry_at: float = 0.0  # per-order backoff of `sms` calls (monotonic)
+    order: Order | None = None  # as the last `orders` answer listed it (the `sms` ticks use it)
+    # The order's seen-set as last read from or written to the database (only the poller writes
+    # it): a read that finds nothing new costs no database work. None: not known yet.
+    seen: set[str] | None = None
 
 
 @dataclass(slots=True)
@@ -197,6 +217,11 @@ class _UserState:
     orders: dict[int, _Known] = field(default_factory=dict)
     active_until: float = 0.0  # poll fast until then (recent rental / activation)
     loaded: bool = False
+    next_orders: bool = True  # what the scheduled poll is: an `orders` round, or an `sms` tick
+    orders_due: float = 0.0  # the next `orders` round (monotonic)
+    sms_due: float | None = None  # the next `sms` tick while a number is online, else None
+    sms_turn: int = 0  # round robin over the online numbers
+    pokes: int = 0  # SmsPoller.poke calls (one during a round asks for another round at once)
 
 
 class SmsPoller:
@@ -218,6 +243,8 @@ class SmsPoller:
         self._notifier = notifier
         self._active = active_seconds
         self._idle = idle_seconds
+        self._sms_gap = SMS_GAP_FACTOR * active_seconds
+        self._online_orders = ONLINE_ORDERS_IDLE_FACTOR * idle_seconds
         self.key_recheck_offsets = tuple(key_recheck_offsets)
         # Back off per key while SMSPVA fails, but never for longer than ten idle intervals.
         self._max_backoff = min(MAX_BACKOFF_SECONDS, 10 * idle_seconds)
@@ -225,6 +252,9 @@ class SmsPoller:
         self._state: dict[int, _UserState] = {}
         self._heap: list[tuple[float, int]] = []
         self._next_start = 0.0
+        self._start_gap = 0.0  # seconds between poll starts: 0 unless the loop lags
+        self._probe: asyncio.TimerHandle | None = None
+        self.loop_lag = 0.0  # the event loop's most recent lag, seconds (health, start spacing)
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._last_refresh = 0.0
@@ -234,11 +264,40 @@ class SmsPoller:
 
     # --- scheduling ---------------------------------------------------------------------------
 
-    def _schedule(self, user_id: int, state: _UserState, due: float) -> None:
+    def _schedule(self, user_id: int, state: _UserState, due: float, *, orders: bool = True) -> None:
         # A heap with lazy invalidation: an entry counts only while it matches state.next_due.
         state.next_due = due
+        state.next_orders = orders
+        if orders:
+            state.orders_due = due
         heapq.heappush(self._heap, (due, user_id))
         self._wake.set()
+
+    def _schedule_plan(self, user_id: int, state: _UserState) -> None:
+        """The next call of a key: its `orders` round, or else its next `sms` tick. An `orders` round
+        goes first only with a full pace before the tick (or when overdue past the last tick), so the
+        ticks keep their rhythm when the pace allows it."""
+        if state.sms_due is None or state.orders_due <= state.sms_due - self._client.spacing(state.apikey):
+            self._schedule(user_id, state, state.orders_due)
+        else:
+            self._schedule(user_id, state, state.sms_due, orders=False)
+
+    def _tick(self, state: _UserState, online: int) -> float:
+        """Seconds between two `sms` ticks of a key: each online number is read every
+        SMS_GAP_FACTOR x POLL_ACTIVE_SECONDS, the numbers of one key share its pace."""
+        return max(self._sms_gap / max(online, 1), self._client.spacing(state.apikey))
+
+    @staticmethod
+    def _online(state: _UserState, now: float | None = None) -> list[tuple[int, _Known]]:
+        """The key's online, listed numbers (with `now`: only those whose `sms` is not backing off;
+        the ticks go on through a backoff and skip the number until it ends)."""
+        return [
+            (order_id, known)
+            for order_id, known in sorted(state.orders.items())
+            if known.state == OrderState.ACTIVE
+            and known.order is not None
+            and (now is None or known.retry_at <= now)
+        ]
 
     def _recheck_due(self, state: _UserState) -> float:
         assert state.paused_at is not None
@@ -253,6 +312,8 @@ class SmsPoller:
         state = self._state.get(user_id)
         if state is not None and state.paused_at is None:
             state.active_until = time.monotonic() + RECENT_ACTIVITY_SECONDS
+            state.orders_due = time.monotonic()  # an `orders` round next, before any `sms` tick
+            state.pokes += 1
             if user_id not in self._inflight:
                 self._schedule(user_id, state, time.monotonic())
         self._wake.set()
@@ -293,7 +354,32 @@ class SmsPoller:
             del self._state[gone]
         self._last_refresh = now
 
+    def _probe_lag(self, expected: float) -> None:
+        """Timer callback: how late the loop ran it is the loop's lag; it sets the start spacing."""
+        loop = asyncio.get_running_loop()
+        lag = max(0.0, loop.time() - expected)
+        self.loop_lag = lag
+        if lag > LAG_TARGET_SECONDS:
+            self._start_gap = min(MAX_START_GAP_SECONDS, max(self._start_gap * 1.5, 0.0005))
+        elif lag < LAG_TARGET_SECONDS / 2:
+            self._start_gap = 0.0 if self._start_gap < 0.0002 else self._start_gap * 0.7
+        if not self._stopping:
+            at = loop.time() + LAG_PROBE_SECONDS
+            self._probe = loop.call_at(at, self._probe_lag, at)
+
     async def run(self, heartbeat: Heartbeat | None = None) -> None:
+        if self._probe is None:
+            loop = asyncio.get_running_loop()
+            at = loop.time() + LAG_PROBE_SECONDS
+            self._probe = loop.call_at(at, self._probe_lag, at)
+        try:
+            await self._run(heartbeat)
+        finally:
+            if self._probe is not None:
+                self._probe.cancel()
+                self._probe = None
+
+    async def _run(self, heartbeat: Heartbeat | None) -> None:
         while not self._stopping:
             if heartbeat is not None:
                 heartbeat.beat()  # a round of the scheduler: /healthz sees a hung or crashed poller
@@ -309,10 +395,11 @@ class SmsPoller:
                 if state is None or state.next_due != due or user_id in self._inflight:
                     continue
                 await self._slots.acquire()  # backpressure: at most `concurrency` polls at once
-                gap = self._next_start - time.monotonic()
-                if gap > 0:
-                    await asyncio.sleep(gap)
-                self._next_start = max(time.monotonic(), self._next_start) + 1.0 / MAX_POLLS_PER_SECOND
+                if self._start_gap > 0:  # the loop lags: space the starts
+                    gap = self._next_start - time.monotonic()
+                    if gap > 0:
+                        await asyncio.sleep(gap)
+                    self._next_start = max(time.monotonic(), self._next_start) + self._start_gap
                 self.lag = max(0.0, time.monotonic() - due) if state.paused_at is None else self.lag
                 self._inflight[user_id] = asyncio.create_task(
                     self._poll(user_id, state), name=f"poll-{user_id}"
@@ -323,8 +410,13 @@ class SmsPoller:
                 USERS_REFRESH_SECONDS,
                 max(0.0, self._last_refresh + USERS_REFRESH_SECONDS - now),
             )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(wait, 0.005))
+            if not self._wake.is_set():
+                # A timer rather than wait_for (a task per round): the loop runs hundreds of times a second.
+                timer = asyncio.get_running_loop().call_later(max(wait, 0.005), self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    timer.cancel()
             self._wake.clear()
 
     async def stop(self) -> None:
@@ -338,33 +430,62 @@ class SmsPoller:
             await asyncio.gather(*pending, return_exceptions=True)
 
     def _interval(self, state: _UserState) -> float:
+        """Seconds to the next `orders` round. An online number's SMS are caught by its `sms` ticks,
+        so while every live order is online or idle `orders` (states, new numbers) runs only every
+        ONLINE_ORDERS_IDLE_FACTOR x POLL_IDLE_SECONDS; an activating order, one that just went
+        offline, or a recent rental without an online number yet keeps it at POLL_ACTIVE_SECONDS."""
         now = time.monotonic()
+        online = False
+        interval = self._idle
+        for known in state.orders.values():
+            if known.state == OrderState.ACTIVATING:
+                return self._active
+            if known.offline_since is not None and now - known.offline_since < OFFLINE_GRACE_SECONDS:
+                return self._active
+            online = online or known.state == OrderState.ACTIVE
+            if known.owed and known.retry_at > now:
+                interval = min(interval, max(self._active, known.retry_at - now))
+        if online:
+            return max(interval, self._online_orders)
         if now < state.active_until:
             return self._active
         if not state.orders:
             return DISCOVERY_SECONDS
-        for known in state.orders.values():
-            if known.state in (OrderState.ACTIVE, OrderState.ACTIVATING):
-                return self._active
-            if known.offline_since is not None and now - known.offline_since < OFFLINE_GRACE_SECONDS:
-                return self._active
-            if known.owed and known.retry_at > now:
-                return min(self._idle, max(self._active, known.retry_at - now))
-        return self._idle
+        return interval
 
     async def _poll(self, user_id: int, state: _UserState) -> None:
         started = time.monotonic()
         next_due: float | None = None
+        planned = False
+        pokes = state.pokes
         try:
             if state.paused_at is not None and not await self._recheck_key(user_id, state):
                 next_due = self._recheck_due(state)
                 return
-            await self._poll_user(user_id, state)
-            state.failures = 0
-            interval = self._interval(state)
-            # Keep the user's phase: the next poll is one interval after this one was due (but never
-            # in the past, when polls run late under load).
-            next_due = max(state.next_due + interval, started + min(interval, self._active))
+            if state.next_orders or state.sms_due is None:
+                await self._poll_user(user_id, state)
+                state.failures = 0
+                interval = self._interval(state)
+                # Keep the user's phase: the next poll is one interval after this one was due (but
+                # never in the past, when polls run late under load).
+                state.orders_due = max(state.next_due + interval, started + min(interval, self._active))
+                if state.pokes != pokes:  # a rental or activation while this round ran: once more
+                    state.orders_due = time.monotonic()
+                online = len(self._online(state))
+                if not online:
+                    state.sms_due = None
+                elif state.sms_due is None or state.sms_due < started:
+                    state.sms_due = started + self._tick(state, online)
+            else:
+                await self._sms_tick(user_id, state)
+                online = len(self._online(state))
+                if online and state.sms_due is not None:
+                    tick = self._tick(state, online)
+                    # Keep the rhythm (one tick after this one was due), never in the past.
+                    state.sms_due = max(state.sms_due + tick, started + min(tick, self._sms_gap))
+                else:
+                    state.sms_due = None
+            planned = True
         except SmspvaUnavailable:
             state.failures += 1
             delay = min(self._max_backoff, self._active * 2 ** min(state.failures, 10))
@@ -389,8 +510,12 @@ class SmsPoller:
             self.polls += 1
             self._inflight.pop(user_id, None)
             self._slots.release()
-            if next_due is not None and self._state.get(user_id) is state:
-                self._schedule(user_id, state, next_due)
+            if self._state.get(user_id) is state:
+                if planned:
+                    self._schedule_plan(user_id, state)
+                elif next_due is not None:
+                    state.sms_due = None  # backing off (or paused): the whole key waits
+                    self._schedule(user_id, state, next_due)
 
     # --- the key ------------------------------------------------------------------------------
 
@@ -457,11 +582,15 @@ class SmsPoller:
             if known.state == OrderState.ACTIVE and order.state != OrderState.ACTIVE:
                 known.offline_since = time.monotonic()
             known.state = order.state
+            known.order = order
             if row is not None and self._wants_sms(order, row, known):
                 user = user or await self._users.get(user_id)
                 if user is not None:
-                    await self._read_sms(user, state, order, row, known)
+                    await self._read_sms(user_id, state, order, known, row=row, user=user)
         missing = [order_id for order_id in rows if order_id not in live_ids]
+        for order_id in missing:
+            if (known := state.orders.get(order_id)) is not None:
+                known.order = None  # not listed: no `sms` ticks until it is listed again
         gone = await self._orders.mark_missing(missing, polls=GONE_AFTER_POLLS, seconds=GONE_AFTER_SECONDS)
         for order_id in gone:
             state.orders.pop(order_id, None)
@@ -489,14 +618,34 @@ class SmsPoller:
         now = time.monotonic()
         if known.retry_at > now:
             return False  # this order's `sms` calls are backing off; the others go on
-        if not row.sms_synced or order.hasnewsms or known.owed:
-            return True  # the first read, SMSPVA says there is something new, or a read is owed
-        online = order.state == OrderState.ACTIVE
+        if not row.sms_synced or known.owed:
+            return True  # the first read, or a read is owed
+        if order.state == OrderState.ACTIVE:
+            return False  # online: its `sms` ticks read it (`hasnewsms` included) within a tick
+        if order.hasnewsms:
+            return True  # SMSPVA says there is something new
         just_offline = known.offline_since is not None and now - known.offline_since < OFFLINE_GRACE_SECONDS
-        return (online or just_offline) and now - known.sms_checked >= self._idle
+        return just_offline and now - known.sms_checked >= self._idle
+
+    async def _sms_tick(self, user_id: int, state: _UserState) -> None:
+        """One `sms` call: the next online number of this key, round robin."""
+        online = self._online(state, time.monotonic())
+        if not online:
+            return
+        _order_id, known = online[state.sms_turn % len(online)]
+        state.sms_turn += 1
+        if known.order is not None:
+            await self._read_sms(user_id, state, known.order, known)
 
     async def _read_sms(
-        self, user: UserRow, state: _UserState, order: Order, row: UserOrder, known: _Known
+        self,
+        user_id: int,
+        state: _UserState,
+        order: Order,
+        known: _Known,
+        *,
+        row: UserOrder | None = None,
+        user: UserRow | None = None,
     ) -> None:
         known.owed = True  # until what is read is written
         try:
@@ -517,16 +666,34 @@ class SmsPoller:
             return
         known.failures = 0
         known.sms_checked = time.monotonic()
-        await self._record_sms(user, state.token, order, row, batch.sms, batch.other)
+        entries = [(sms, False) for sms in batch.sms] + [(sms, True) for sms in batch.other]
+        prints = fingerprints(order.id, entries)
+        if known.seen is not None and known.seen.issuperset(prints):
+            known.owed = False  # nothing new (the cache is set only once the first read is recorded)
+            return
+        row = row or await self._orders.get(order.id)
+        user = user or await self._users.get(user_id)
+        if row is None or row.missing_since is not None or row.user_id != user_id or user is None:
+            return  # deleted, missing from `orders` or moved to another account: a read stays owed
+        await self._record_sms(user, state.token, order, row, entries, known)
         known.owed = False
 
     async def _record_sms(
-        self, user: UserRow, token: bytes, order: Order, row: UserOrder, own: list[Sms], other: list[Sms]
+        self,
+        user: UserRow,
+        token: bytes,
+        order: Order,
+        row: UserOrder,
+        entries: list[tuple[Sms, bool]],
+        known: _Known,
     ) -> None:
         # Oldest first for the chat (sorted by date below; undated ones last, in the answer's order).
-        entries = [(sms, False) for sms in own] + [(sms, True) for sms in other]
-        fresh = unseen(order.id, entries, await self._orders.seen_fingerprints(order.id))
+        # The cache is exact once set (only the poller writes the seen-set, and only after the write);
+        # `unseen` also honours fingerprints stored before the own/other flag left the hash.
+        seen = known.seen if known.seen is not None else await self._orders.seen_fingerprints(order.id)
+        fresh = unseen(order.id, entries, seen)
         if not fresh and row.sms_synced:
+            known.seen = seen
             return
         now = time.time()
         first_read = not row.sms_synced
@@ -543,9 +710,18 @@ class SmsPoller:
                 messages += self._notifier.messages(
                     user, "sms", pushes, dedup_key=f"sms:{order.id}:{print_}", created_at=now
                 )
-        added = await self._notifier.queue(
-            messages, record=self._orders.sms_recorder(order.id, user.id, token, [item[2] for item in fresh])
-        )
+        recorder = self._orders.sms_recorder(order.id, user.id, token, [item[2] for item in fresh])
+        recorded = False
+
+        async def record(conn: aiosqlite.Connection) -> bool:
+            nonlocal recorded
+            recorded = await recorder(conn)
+            return recorded
+
+        added = await self._notifier.queue(messages, record=record)
+        if not recorded:
+            return  # the key or the order moved meanwhile: nothing written, nothing cached
+        known.seen = seen | {item[2] for item in fresh}  # written, with sms_synced = 1
         if added or old:
             log.info("sms queued user_id=%s order_id=%s messages=%s old=%s", user.id, order.id, added, old)
 

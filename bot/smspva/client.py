@@ -51,6 +51,7 @@ from decimal import Decimal, InvalidOperation
 from importlib import metadata
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -86,6 +87,7 @@ _TRANSIENT_4XX: Final = frozenset({408, 425, 429})
 _NON_DIGITS = re.compile(r"\D+")
 _NARROW_FACTOR: Final = 0.95  # per success, after a rate-limit rejection widened a lane
 _PENALTY_MEMORY: Final = 300.0  # seconds an idle, widened lane is remembered
+_URL_CACHE_SIZE: Final = 20_000  # parsed request URLs kept (two per online number: `orders`, `sms`)
 
 _T = TypeVar("_T")
 _M = TypeVar("_M", bound=BaseModel)
@@ -121,7 +123,10 @@ class _Lane:
     interval: float  # current start-to-start spacing: the floor, widened by rejections
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_start: float = -math.inf
+    gap: float = math.inf  # the spacing the current call actually had (start to start)
     not_before: float = -math.inf  # a Retry-After: no start before this
+    learned: float = 0.0  # a spacing SMSPVA refused (+5 %): narrowing stops there ...
+    learned_until: float = -math.inf  # ... until then (it may have lifted the limit since)
     users: int = 0  # holders + waiters
 
 
@@ -187,15 +192,17 @@ class SmspvaClient:
         self._lanes: dict[str | None, _Lane] = {}
         self._catalog_slots = asyncio.Semaphore(max(1, catalog_concurrency))
         self.stats = CallStats()
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=_CONNECT_TIMEOUT),
-            headers={"User-Agent": _user_agent(), "Accept": "application/json"},
-            follow_redirects=False,  # a redirect would replay the key to wherever it points
-            transport=transport,
-        )
+        # httpx's interface, without httpx.AsyncClient's per-request machinery (URL merging, auth,
+        # redirects, cookies: half the CPU of a call at hundreds of calls a second): each request is
+        # built once and handed to the transport, which follows no redirect (a redirect would replay
+        # the key to wherever it points).
+        self._transport = transport if transport is not None else httpx.AsyncHTTPTransport()
+        self._headers = httpx.Headers({"User-Agent": _user_agent(), "Accept": "application/json"})
+        self._timeouts = httpx.Timeout(timeout, connect=_CONNECT_TIMEOUT).as_dict()
+        self._urls: dict[str, httpx.URL] = {}
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._transport.aclose()
         self._lanes.clear()
 
     async def __aenter__(self) -> Self:
@@ -218,8 +225,14 @@ class SmspvaClient:
         the URL. Not paced with the rent lanes (another API); one try — callers cache it and show
         nothing when it fails. Raises ``SmspvaUnavailable`` for anything but a readable balance."""
         method = "balance"
+        headers = httpx.Headers({**self._headers, "apikey": apikey})
         try:
-            response = await self._http.get(url, headers={"apikey": apikey})
+            request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeouts})
+            response = await self._transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise SmspvaUnavailable(method, "transport_error", request_sent=True) from exc
         try:
@@ -509,7 +522,14 @@ class SmspvaClient:
     async def _fetch(self, method: str, query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         """One GET; returns ``status`` (0 or 1) and the body of an answer in the API's own format."""
         try:
-            response = await self._http.get(self._url, params=query)
+            request = httpx.Request(
+                "GET", self._request_url(query), headers=self._headers, extensions={"timeout": self._timeouts}
+            )
+            response = await self._transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never left: no connection was made (or none was free).
             raise SmspvaUnavailable(method, "connect_failed", request_sent=False) from exc
@@ -555,6 +575,18 @@ class SmspvaClient:
             raise SmspvaUnavailable(method, "bad_status", request_sent=True, status_code=code)
         return status, body
 
+    def _request_url(self, query: Mapping[str, str]) -> httpx.URL:
+        """The parsed URL of a query. The poller repeats the same few queries (a key's `orders`, an
+        order's `sms`) every few seconds, and httpx parses URLs in pure Python: parsed ones are kept
+        (at most ``_URL_CACHE_SIZE``, the cache starts over when full)."""
+        raw = f"{self._url}?{urlencode(query)}"
+        url = self._urls.get(raw)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            url = self._urls[raw] = httpx.URL(raw)
+        return url
+
     @contextlib.asynccontextmanager
     async def _lane(self, apikey: str | None) -> AsyncIterator[_Lane]:
         """Pace the requests made with one key (serialised, started-to-started) or without a key (at most
@@ -578,6 +610,15 @@ class SmspvaClient:
             if lane.users == 0:
                 self._forget_later(apikey, lane)
 
+    def spacing(self, apikey: str | None) -> float:
+        """The key's current start-to-start spacing: the setting, or wider after a rate-limit rejection
+        (a Retry-After still pending counts as spacing too). Schedulers plan with it, so they never queue
+        calls faster than the key may make them."""
+        lane = self._lanes.get(apikey)
+        if lane is None:
+            return self._base_interval(apikey)
+        return max(lane.interval, lane.not_before - time.monotonic())
+
     def _base_interval(self, apikey: str | None) -> float:
         return self._catalog_interval if apikey is None else self._min_interval
 
@@ -586,13 +627,21 @@ class SmspvaClient:
         delay = max(lane.last_start + lane.interval, lane.not_before) - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        lane.last_start = time.monotonic()
+        now = time.monotonic()
+        lane.gap = now - lane.last_start
+        lane.last_start = now
 
     def _widen(self, lane: _Lane, apikey: str | None, method: str, retry_after: float | None) -> None:
         """A rate-limit rejection: double the spacing (at least ``rate_limit_floor``, at most
         ``rate_limit_max``); a Retry-After delays the next start on top."""
         floor = max(self._base_interval(apikey), self._rate_limit_floor)
-        lane.interval = min(self._rate_limit_max, max(lane.interval * 2, floor))
+        # Remember how fast was too fast (a call started after a long pause says only that the
+        # spacing in effect was too short), so narrowing does not walk into the limit again and
+        # again: later calls keep to the pace SMSPVA asked for.
+        refused = min(lane.gap, lane.interval) * 1.05
+        lane.learned = min(self._rate_limit_max, max(lane.learned, refused))
+        lane.learned_until = time.monotonic() + _PENALTY_MEMORY
+        lane.interval = min(self._rate_limit_max, max(lane.interval * 2, floor, lane.learned))
         if retry_after is not None:
             lane.not_before = time.monotonic() + min(retry_after, self._rate_limit_max)
         _log.info(
@@ -603,8 +652,11 @@ class SmspvaClient:
         )
 
     def _narrow(self, lane: _Lane, apikey: str | None) -> None:
-        """A success: the spacing shrinks slowly (5 % a call) back towards, never below, the floor."""
+        """A success: the spacing shrinks slowly (5 % a call) back towards, never below, the floor (or
+        a spacing SMSPVA refused in the last ``_PENALTY_MEMORY`` seconds)."""
         base = self._base_interval(apikey)
+        if time.monotonic() < lane.learned_until:
+            base = max(base, lane.learned)
         if lane.interval > base:
             narrowed = lane.interval * _NARROW_FACTOR
             lane.interval = base if narrowed - base < 0.01 else narrowed

@@ -407,3 +407,30 @@ async def test_sms_read_but_not_written_is_read_again_next_round(
     await tg.wait_message(alice.id, "939393", timeout=10)
     await asyncio.sleep(1)
     assert len(sms_messages(tg, alice, "939393")) == 1
+
+
+@pytest.mark.parametrize("mode", ["status0", "429"])
+async def test_a_rate_limited_key_keeps_its_pace_and_every_sms_arrives_once(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser, mode: str
+) -> None:
+    """SMSPVA refuses calls of the key closer than 0.6 s while the bot would poll every 0.3 s (no
+    spacing of its own): the poller waits each refusal out, learns the pace and keeps to it (a
+    refusal or two, not one every few calls), and every SMS still arrives once, no failure shown."""
+    order_id = await linked_with_order(runner, tg, smspva, alice)
+    smspva.set_rate_limit(0.6, mode=mode)
+    first = len(smspva.calls)
+    codes = [str(610000 + n) for n in range(6)]
+    for code in codes:
+        smspva.inject_sms(order_id, f"Your code is {code}", "Bank")
+        await tg.wait_message(alice.id, code, timeout=20)
+    await asyncio.sleep(1.5)  # a few more rounds: nothing twice
+    for code in codes:
+        assert len(sms_messages(tg, alice, code)) == 1
+    calls = smspva.calls[first:]
+    rejected = [call for call in calls if call.rate_limited]
+    assert rejected, "the test must have hit the rate limit"
+    assert len(rejected) <= 3, f"{len(rejected)} of {len(calls)} calls refused"
+    assert smspva.calls_of("sms")[-1].at > calls[0].at  # the online number is still read
+    texts = " ".join(m.text for m in tg.messages(alice.id))
+    assert "try again" not in texts.lower()  # a read was never shown as failed
+    assert "rejected your API key" not in texts

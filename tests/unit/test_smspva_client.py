@@ -930,7 +930,8 @@ async def test_no_api_key_in_any_log_record(
 
     messages = [record.getMessage() for record in caplog.records]
     assert messages, "nothing was logged: the test would prove nothing"
-    assert any(m.startswith("HTTP Request:") and "apikey=***" in m for m in messages)  # httpx's own line
+    # The client hands requests to the transport itself (no httpx.AsyncClient, so no "HTTP Request:"
+    # line); the filter's handling of such URL lines is tested above.
     ours = [m for r, m in zip(caplog.records, messages, strict=True) if r.name == "bot.smspva"]
     assert any("method=orders" in m and "duration_ms=" in m and "outcome=ok" in m for m in ours)
     assert any("outcome=unavailable:http_status" in m for m in ours)
@@ -1008,9 +1009,34 @@ async def test_rate_limit_widening_is_capped_and_never_below_min_interval(make_c
         await client.orders(KEY)
     assert client._lanes[KEY].interval == pytest.approx(0.2)  # 0.05 -> 0.1 -> 0.2 -> capped
     lane = client._lanes[KEY]
+    lane.learned_until = 0.0  # the refused spacing is remembered for a while only
     for _ in range(200):
         client._narrow(lane, KEY)
     assert lane.interval == 0.05  # back to, never below, SMSPVA_MIN_INTERVAL_SECONDS
+
+
+async def test_a_refused_spacing_is_kept_not_probed_again_and_again(make_client: MakeClient) -> None:
+    """SMSPVA refusing calls closer than 0.06 s: after the first refusals the key keeps to that pace
+    instead of narrowing into the limit every few calls (the old behaviour: one refusal in ~5)."""
+    accepted: list[float] = []
+    rejected: list[float] = []
+
+    async def limited(request: httpx.Request) -> httpx.Response:
+        now = time.monotonic()
+        if accepted and now - accepted[-1] < 0.06:
+            rejected.append(now)
+            return refused("Too many requests")
+        accepted.append(now)
+        return ok([])
+
+    client, _ = make_client(limited, rate_limit_floor=0.03, rate_limit_max=1.0)
+    for _ in range(60):
+        await client.orders(KEY)
+    assert len(accepted) == 60
+    assert 1 <= len(rejected) <= 4, rejected
+    lane = client._lanes[KEY]
+    assert lane.learned >= 0.06 * 0.95
+    assert client.spacing(KEY) == lane.interval >= lane.learned
 
 
 async def test_retry_after_is_honoured(make_client: MakeClient) -> None:
