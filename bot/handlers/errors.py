@@ -18,7 +18,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import ConfirmCb, plain_data
+from bot.callbacks import ConfirmCb, MenuAction, MenuCb, plain_data
 from bot.db.confirmations import ConfirmStatus
 from bot.deps import Deps
 from bot.handlers import pending
@@ -108,6 +108,22 @@ async def on_key_missing(event: ErrorEvent, bot: Bot, deps: Deps, state: FSMCont
     return True
 
 
+# Typed commands whose screens have a menu button that opens the same screen (Retry presses it).
+_COMMAND_SCREENS = {
+    "/start": MenuAction.HOME,
+    "/rent": MenuAction.RENT,
+    "/orders": MenuAction.ORDERS,
+    "/archive": MenuAction.ARCHIVE,
+    "/settings": MenuAction.SETTINGS,
+}
+
+
+def _command_retry(message: Message) -> str | None:
+    command = (message.text or "").split(maxsplit=1)[0].split("@", 1)[0].lower() if message.text else ""
+    action = _COMMAND_SCREENS.get(command)
+    return MenuCb(action=action).pack() if action is not None else None
+
+
 @router.error(ExceptionTypeFilter(SmspvaError, SmspvaUnavailable))
 async def on_upstream_error(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
     error = event.exception
@@ -130,8 +146,10 @@ async def on_upstream_error(event: ErrorEvent, bot: Bot, deps: Deps) -> bool:
         # The press as routed (a notification's mark stripped): Retry sits on a screen, not a push;
         # never on a confirmation (its outcome follows on its own).
         can_retry = query is not None and query.data and not _is_confirmation(query)
-        markup = retry(plain_data(query.data or "")) if can_retry and query is not None else only_home()
-        await _tell(event, bot, text, markup, edit=True)
+        again = plain_data(query.data or "") if can_retry and query is not None else None
+        if query is None and event.update.message is not None:
+            again = _command_retry(event.update.message)  # a typed command: its menu button repeats it
+        await _tell(event, bot, text, retry(again) if again else only_home(), edit=True)
     return True
 
 

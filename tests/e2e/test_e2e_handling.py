@@ -157,3 +157,21 @@ async def test_the_support_button_uses_the_configured_link(
 @pytest.fixture
 def bot_overrides() -> dict[str, object]:
     return {"support_url": "https://help.example.org/", "api_key_url": "https://keys.example.org/where"}
+
+
+async def test_a_typed_command_that_meets_an_outage_offers_a_retry(
+    runner: BotRunner, tg: FakeTelegram, smspva: FakeSmspva, alice: FakeUser
+) -> None:
+    """/orders while SMSPVA is not answering: the error has Try again, which opens the same screen."""
+    smspva.add_account(API_KEY)
+    smspva.add_order(API_KEY, state=0, days_left=20)
+    await link_key(tg, alice, API_KEY)
+    smspva.fail_for("500", 30, method="orders")
+    before = max(m.message_id for m in tg.messages(alice.id))
+    tg.send_text(alice, "/orders")
+    failed = await tg.wait_message(alice.id, "try again", after=before, timeout=10)
+    assert "❌" in failed.text
+    assert failed.callback_data("Try again") == MenuCb(action=MenuAction.ORDERS).pack()
+    smspva.clear_faults()
+    listing = await press(tg, alice, failed, "Try again", expect="My numbers")
+    assert "(1)" in listing.text
