@@ -16,6 +16,7 @@ from bot.handlers import (
     rent,
     settings,
     start,
+    watches,
 )
 
 
@@ -37,6 +38,7 @@ def get_routers() -> list[Router]:
         account.router,
         language.router,
         settings.router,
+        watches.router,
         rent.router,
         orders.router,
         archive.router,
